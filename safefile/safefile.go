@@ -1,0 +1,155 @@
+// Package safefile writes and moves files so that a crash at any moment leaves either the old
+// state or the new one, never half a file: temporary name in the destination folder, fsync,
+// rename, fsync of the folder (restic's local backend is the model). Folders are created 0700
+// and files 0600: they hold health data.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// DirMode and FileMode are the permissions of everything mssbridge writes.
+const (
+	DirMode  os.FileMode = 0o700
+	FileMode os.FileMode = 0o600
+)
+
+// MkdirAll creates dir with DirMode.
+func MkdirAll(dir string) error {
+	if err := os.MkdirAll(dir, DirMode); err != nil {
+		return fmt.Errorf("create folder %s: %w", dir, err)
+	}
+	return nil
+}
+
+var tmpSeq atomic.Uint64
+
+// tempName is unique within the process and marked as temporary for every watcher (".x",
+// "*.tmp"), so a half-written file is never picked up by mssbridge or the clinical software.
+func tempName(dst string) string {
+	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+"."+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10)+".tmp")
+}
+
+// WriteFile writes data to path atomically.
+func WriteFile(path string, data []byte) error {
+	return WriteFrom(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFrom streams what fill writes into path atomically.
+func WriteFrom(path string, fill func(io.Writer) error) (err error) {
+	if err := MkdirAll(filepath.Dir(path)); err != nil {
+		return err
+	}
+	tmp := tempName(path)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = fill(f); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", filepath.Base(path), err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", filepath.Base(path), err)
+	}
+	if err = rename(tmp, path); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// Copy copies src to dst atomically (dst appears whole or not at all).
+func Copy(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
+	}
+	defer in.Close()
+	return WriteFrom(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+// Move moves src to dst: a rename when both are on one file system, otherwise an atomic copy
+// followed by the removal of src. If it returns an error, src is still in place (and dst may
+// exist whole: callers treat Move as idempotent and may call it again).
+func Move(src, dst string) error {
+	if err := MkdirAll(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	err := rename(src, dst)
+	if err == nil {
+		return SyncDir(filepath.Dir(dst))
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	// Different file systems (a network share as input), or Windows refusing a rename across
+	// volumes: copy then remove.
+	if cerr := Copy(src, dst); cerr != nil {
+		return cerr
+	}
+	if rerr := os.Remove(src); rerr != nil {
+		return fmt.Errorf("remove %s after copy: %w", filepath.Base(src), rerr)
+	}
+	return nil
+}
+
+// rename retries briefly on Windows, where an antivirus or indexer may hold the file a moment.
+func rename(src, dst string) error {
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = os.Rename(src, dst); err == nil {
+			return nil
+		}
+		if runtime.GOOS != "windows" || errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * 50 * time.Millisecond)
+	}
+	return fmt.Errorf("rename %s: %w", filepath.Base(src), err)
+}
+
+// SyncDir makes a rename in dir durable. Windows cannot open folders for sync; NTFS journals
+// the rename itself, so there it is a no-op.
+func SyncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync folder %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("sync folder %s: %w", dir, err)
+	}
+	return nil
+}
+
+// IsPermanent reports disk errors that retrying will not fix soon: no space, no permission,
+// read-only file system. The caller pauses or fails instead of spinning.
+func IsPermanent(err error) bool {
+	return errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS)
+}

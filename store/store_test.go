@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "jobs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestCreateUpdateDue(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now()
+	id := NewID(now)
+	j := Job{ID: id, Input: "depot", Box: "bio", State: StateClaimed, MessageID: NewMessageID(id, "ch.mssante.fr"), Reading: []byte(`{"a":1}`)}
+	if err := s.Create(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, j); err == nil {
+		t.Fatal("creating the same id twice must fail")
+	}
+	got, err := s.Get(ctx, id)
+	if err != nil || got.MessageID != j.MessageID || string(got.Reading) != `{"a":1}` {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	later := now.Add(time.Hour)
+	if _, err := s.Update(ctx, id, func(j *Job) error {
+		j.State = StateRouted
+		j.NextAttempt = later
+		j.Tries++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := s.Due(ctx, StateRouted, now, 10)
+	if len(due) != 0 {
+		t.Errorf("job due before its time: %v", due)
+	}
+	due, _ = s.Due(ctx, StateRouted, later.Add(time.Second), 10)
+	if len(due) != 1 || due[0].Tries != 1 {
+		t.Errorf("due = %+v", due)
+	}
+	boom := errors.New("boom")
+	if _, err := s.Update(ctx, id, func(j *Job) error { j.State = StateSent; return boom }); !errors.Is(err, boom) {
+		t.Errorf("update error = %v", err)
+	}
+	if g, _ := s.Get(ctx, id); g.State != StateRouted {
+		t.Errorf("aborted update was written: %s", g.State)
+	}
+	if _, err := s.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(nope) = %v", err)
+	}
+	counts, _ := s.Counts(ctx)
+	if len(counts) != 1 || counts[0].N != 1 || counts[0].State != StateRouted {
+		t.Errorf("counts = %+v", counts)
+	}
+}
+
+func TestConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	id := NewID(time.Now())
+	if err := s.Create(ctx, Job{ID: id, Input: "i", State: StateClaimed, MessageID: "<x@y>"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Update(ctx, id, func(j *Job) error { j.Tries++; return nil }); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if j, _ := s.Get(ctx, id); j.Tries != 20 {
+		t.Errorf("tries = %d, want 20 (lost update)", j.Tries)
+	}
+}
+
+func TestReopenKeepsJobs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, Job{ID: "a", Input: "i", State: StateSending, MessageID: "<a@b>"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	jobs, err := s2.List(ctx, Filter{States: []State{StateSending}})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("after reopen: %v, %v", jobs, err)
+	}
+}
