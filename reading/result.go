@@ -69,4 +69,11 @@ type Result struct {
 	Document   Document    `json:"document"`
 	Decision   Decision    `json:"decision"`
 	Reasons    []string    `json:"reasons"` // in French: a secretary reads them
+
+	// Text is the normalised text layer, pages joined by form feeds. It is never printed by
+	// extract nor logged; routing rules (text_contains) read it.
+	Text string `json:"-"`
 }
+
+// ReasonNoRecipient is the hold reason when no recipient could be found; routing uses it too.
+const ReasonNoRecipient = "Aucun destinataire trouvé"
