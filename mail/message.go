@@ -1,0 +1,138 @@
+// Package mail builds the messages mssbridge sends and submits them over SMTP with mutual TLS:
+// connection reuse per box, delivery status notifications requested, and every server reply
+// classified (retry, fail, or configuration error) so the pipeline decides on values, never on
+// message strings.
+package mail
+
+import (
+	"bytes"
+	"fmt"
+	"mime"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+
+	gomail "github.com/emersion/go-message/mail"
+)
+
+// Attachment is one file carried by the message.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Data        []byte
+}
+
+// Message is what a job sends.
+type Message struct {
+	From        string
+	To          []string
+	Cc          []string
+	Subject     string
+	MessageID   string // with angle brackets
+	Date        time.Time
+	Body        string // plain text, French
+	Attachments []Attachment
+	Headers     map[string]string // extra headers, e.g. X-MSS-MES
+}
+
+// Build renders the message as RFC 5322 bytes: multipart/mixed with a text part and the
+// attachments, non-ASCII headers in RFC 2047, attachment names in RFC 2231.
+func Build(m Message) ([]byte, error) {
+	var h gomail.Header
+	h.SetDate(m.Date)
+	h.SetAddressList("From", addrs(m.From))
+	h.SetAddressList("To", addrs(m.To...))
+	if len(m.Cc) > 0 {
+		h.SetAddressList("Cc", addrs(m.Cc...))
+	}
+	h.SetSubject(m.Subject)
+	h.Set("Message-Id", m.MessageID)
+	h.Set("MIME-Version", "1.0")
+	for k, v := range m.Headers {
+		h.Set(k, v)
+	}
+	var buf bytes.Buffer
+	w, err := gomail.CreateWriter(&buf, h)
+	if err != nil {
+		return nil, fmt.Errorf("build message: %w", err)
+	}
+	var th gomail.InlineHeader
+	th.Set("Content-Type", "text/plain; charset=utf-8")
+	th.Set("Content-Transfer-Encoding", "quoted-printable")
+	tw, err := w.CreateSingleInline(th)
+	if err != nil {
+		return nil, fmt.Errorf("build message body: %w", err)
+	}
+	if _, err := tw.Write([]byte(strings.ReplaceAll(m.Body, "\n", "\r\n"))); err != nil {
+		return nil, fmt.Errorf("build message body: %w", err)
+	}
+	tw.Close()
+	for _, a := range m.Attachments {
+		var ah gomail.AttachmentHeader
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		name := SafeFilename(a.Filename)
+		ah.Set("Content-Type", mime.FormatMediaType(ct, map[string]string{"name": asciiFallback(name)}))
+		// go-message's SetFilename writes RFC 2047 inside quotes; RFC 2231 is the standard.
+		ah.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+		ah.Set("Content-Transfer-Encoding", "base64")
+		aw, err := w.CreateAttachment(ah)
+		if err != nil {
+			return nil, fmt.Errorf("build attachment: %w", err)
+		}
+		if _, err := aw.Write(a.Data); err != nil {
+			return nil, fmt.Errorf("build attachment: %w", err)
+		}
+		aw.Close()
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("build message: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func addrs(list ...string) []*gomail.Address {
+	out := make([]*gomail.Address, 0, len(list))
+	for _, a := range list {
+		out = append(out, &gomail.Address{Address: a})
+	}
+	return out
+}
+
+// SafeFilename keeps a file name's base, without path or control characters, capped in length,
+// so that no receiving software is led astray by what a sender's file was called.
+func SafeFilename(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || strings.ContainsRune(`/\:*?"<>|`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(strings.Trim(name, "."))
+	if name == "" {
+		name = "document.pdf"
+	}
+	const maxRunes = 120 // many mail clients and Windows paths choke well before 255
+	if r := []rune(name); len(r) > maxRunes {
+		ext := filepath.Ext(name)
+		name = string(r[:maxRunes-len([]rune(ext))]) + ext
+	}
+	return name
+}
+
+// asciiFallback is the Content-Type name= for old readers that ignore RFC 2231.
+func asciiFallback(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r < 128 && r >= 32 {
+			b.WriteRune(r)
+		} else {
+			b.WriteRune('_')
+		}
+	}
+	return b.String()
+}
