@@ -1,0 +1,319 @@
+package pdf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/klippa-app/go-pdfium"
+	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
+	"github.com/klippa-app/go-pdfium/references"
+	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/webassembly"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// Page is the text layer of one page.
+type Page struct {
+	Number int    // 1-based
+	Text   string // the lines joined with "\n", normalised with NormalizeText
+	Lines  []Line // in PDFium's reading order; blank lines left out
+}
+
+// Line is one line of text and the box it occupies, in PDF points in the page's user space
+// (origin at the bottom left, y upwards): (X0, Y0) is the bottom-left corner, (X1, Y1) the
+// top-right one. The box is the union of PDFium's text rectangles for the line's characters;
+// it is zero when PDFium gave none.
+type Line struct {
+	Text           string
+	X0, Y0, X1, Y1 float64
+}
+
+// ExtractorOptions configure NewExtractor.
+type ExtractorOptions struct {
+	// CacheDir is where wazero keeps the compiled PDFium module between runs. Compiling it
+	// takes seconds and hundreds of MB; loading it from the cache a fraction of that. Empty:
+	// no on-disk cache (compiled in memory at every start).
+	CacheDir string
+	// Workers is the number of PDFium instances that may run at once (one document each).
+	// Below 1 means 1. An instance is single-threaded; each one costs tens of MB.
+	Workers int
+}
+
+// bigDocumentBytes: a WebAssembly memory never shrinks, so an instance that has read a large
+// document keeps that memory while it waits in the pool. Past this size (about ten times an
+// ordinary letter with its logo) the instance is discarded instead of returned, and the pool
+// builds a fresh one when it needs it (milliseconds once the module is compiled).
+const bigDocumentBytes = 8 << 20
+
+// bigDocumentPages: the same for long documents, whose pages are read one by one but leave
+// the allocator's high-water mark behind.
+const bigDocumentPages = 100
+
+// memoryLimitPages caps one instance's WebAssembly memory at 1 GiB (64 KiB pages): a crafted
+// file then fails with an error instead of taking the machine's memory.
+const memoryLimitPages = 1 << 14
+
+// Extractor extracts text layers with a pool of PDFium WebAssembly instances. It is safe for
+// concurrent use; at most Workers documents are read at once, the others wait their turn.
+type Extractor struct {
+	pool  pdfium.Pool
+	cache wazero.CompilationCache
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewExtractor compiles (or loads from opts.CacheDir) the PDFium module and prepares the pool.
+// ctx bounds nothing after it returns: the pool lives until Close.
+func NewExtractor(ctx context.Context, opts ExtractorOptions) (*Extractor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	workers := max(opts.Workers, 1)
+
+	var cache wazero.CompilationCache
+	if opts.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("pdf: compilation cache %s: %w", opts.CacheDir, err)
+		}
+		cache = c
+	}
+
+	// The bundled PDFium lowers setjmp/longjmp to WebAssembly exception handling, so that
+	// feature must be on. CloseOnContextDone lets a cancelled context stop a runaway page.
+	rc := wazero.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(memoryLimitPages)
+	if cache != nil {
+		rc = rc.WithCompilationCache(cache)
+	}
+
+	pool, err := webassembly.Init(webassembly.Config{
+		// The pool outlives the caller's context: it is stopped by Close.
+		Context:       context.WithoutCancel(ctx),
+		MinIdle:       1,
+		MaxIdle:       workers,
+		MaxTotal:      workers,
+		RuntimeConfig: rc,
+		// Documents are handed over as bytes: PDFium is given no access to the host's files.
+		FSConfig:     wazero.NewFSConfig(),
+		Stdout:       io.Discard,
+		Stderr:       io.Discard,
+		ReuseWorkers: true,
+	})
+	if err != nil {
+		if cache != nil {
+			cache.Close(context.WithoutCancel(ctx))
+		}
+		return nil, fmt.Errorf("pdf: start PDFium: %w", err)
+	}
+	return &Extractor{pool: pool, cache: cache}, nil
+}
+
+// Close stops the pool and releases the compilation cache. Documents being read fail.
+func (e *Extractor) Close() error {
+	e.closeOnce.Do(func() {
+		e.closeErr = e.pool.Close()
+		if e.cache != nil {
+			if err := e.cache.Close(context.Background()); err != nil && e.closeErr == nil {
+				e.closeErr = err
+			}
+		}
+	})
+	return e.closeErr
+}
+
+// Text returns the text layer of every page of the document. A page without text gives a
+// Page with no lines. See Pages for a version that does not keep every page.
+func (e *Extractor) Text(ctx context.Context, pdfBytes []byte) ([]Page, error) {
+	var pages []Page
+	err := e.Pages(ctx, pdfBytes, func(p Page) error {
+		pages = append(pages, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pages, nil
+}
+
+// Pages calls fn with each page's text in order, one page at a time: only the page being read
+// is loaded in PDFium. An error from fn stops the reading and is returned as is. A document
+// that needs a password gives an error wrapping ErrEncrypted; one PDFium cannot open, an error
+// wrapping ErrUnreadable. A cancelled ctx stops the reading, even inside a page.
+func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) error) (err error) {
+	if len(pdfBytes) == 0 {
+		return fmt.Errorf("%w: empty file", ErrUnreadable)
+	}
+	inst, err := e.pool.GetInstanceWithContext(ctx)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("pdf: no PDFium instance: %w", err)
+	}
+
+	// When ctx ends while PDFium works, the instance is killed: its module is closed, which
+	// interrupts the call in progress, and the pool replaces it.
+	killed := make(chan struct{})
+	stopWatch := context.AfterFunc(ctx, func() {
+		defer close(killed)
+		_ = inst.Kill()
+	})
+	discard := len(pdfBytes) > bigDocumentBytes
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: PDFium panicked: %v", ErrUnreadable, r)
+			discard = true
+		}
+		if !stopWatch() {
+			<-killed // killed: already invalidated, nothing to return to the pool
+			if ctxErr := ctx.Err(); ctxErr != nil && err != nil {
+				err = ctxErr
+			}
+			return
+		}
+		if discard {
+			_ = inst.Kill() // drop its grown memory; the pool makes a fresh instance
+			return
+		}
+		_ = inst.Close() // returns the instance to the pool
+	}()
+
+	doc, err := inst.OpenDocument(&requests.OpenDocument{File: &pdfBytes})
+	if err != nil {
+		if errors.Is(err, pdfiumerrors.ErrPassword) {
+			return fmt.Errorf("%w: %v", ErrEncrypted, err)
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
+	defer func() {
+		if ctx.Err() == nil {
+			_, _ = inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
+		}
+	}()
+
+	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
+	if err != nil {
+		return fmt.Errorf("%w: page count: %v", ErrUnreadable, err)
+	}
+	if count.PageCount > bigDocumentPages {
+		discard = true
+	}
+	for i := 0; i < count.PageCount; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p, err := readPage(inst, doc.Document, i)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return ctxErr
+			}
+			return fmt.Errorf("%w: page %d: %v", ErrUnreadable, i+1, err)
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readPage loads page i, reads its text and closes it again.
+func readPage(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i int) (Page, error) {
+	page := Page{Number: i + 1}
+	lp, err := inst.FPDF_LoadPage(&requests.FPDF_LoadPage{Document: doc, Index: i})
+	if err != nil {
+		return page, err
+	}
+	defer inst.FPDF_ClosePage(&requests.FPDF_ClosePage{Page: lp.Page})
+
+	tp, err := inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: requests.Page{ByReference: &lp.Page}})
+	if err != nil {
+		return page, err
+	}
+	defer inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage})
+
+	cc, err := inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
+	if err != nil {
+		return page, err
+	}
+	if cc.Count <= 0 {
+		return page, nil
+	}
+	gt, err := inst.FPDFText_GetText(&requests.FPDFText_GetText{TextPage: tp.TextPage, StartIndex: 0, Count: cc.Count})
+	if err != nil {
+		return page, err
+	}
+	chars := []rune(strings.TrimRight(gt.Text, "\x00"))
+	// One rune per character index, unless a character outside the BMP came out as two
+	// UTF-16 units or PDFium wrote fewer: then the boxes cannot be placed, the text still can.
+	aligned := len(chars) == cc.Count
+
+	var texts []string
+	start := 0
+	flush := func(end int) error {
+		text := NormalizeText(string(chars[start:end]))
+		text = strings.TrimRightFunc(text, unicode.IsSpace)
+		if strings.TrimSpace(text) == "" {
+			return nil
+		}
+		l := Line{Text: text}
+		if aligned {
+			if err := lineBox(inst, tp.TextPage, start, end-start, &l); err != nil {
+				return err
+			}
+		}
+		page.Lines = append(page.Lines, l)
+		texts = append(texts, text)
+		return nil
+	}
+	for j, c := range chars {
+		if c == '\r' || c == '\n' {
+			if err := flush(j); err != nil {
+				return page, err
+			}
+			start = j + 1
+		}
+	}
+	if err := flush(len(chars)); err != nil {
+		return page, err
+	}
+	page.Text = strings.Join(texts, "\n")
+	return page, nil
+}
+
+// lineBox sets l's box to the union of PDFium's text rectangles for count characters from
+// start. PDFium merges the boxes of neighbouring characters of one text object into a
+// rectangle, so this is a handful of calls per line, not one per character.
+func lineBox(inst pdfium.Pdfium, tp references.FPDF_TEXTPAGE, start, count int, l *Line) error {
+	n, err := inst.FPDFText_CountRects(&requests.FPDFText_CountRects{TextPage: tp, StartIndex: start, Count: count})
+	if err != nil {
+		return err
+	}
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for k := 0; k < n.Count; k++ {
+		r, err := inst.FPDFText_GetRect(&requests.FPDFText_GetRect{TextPage: tp, Index: k})
+		if err != nil {
+			return err
+		}
+		x0, x1 = min(x0, r.Left, r.Right), max(x1, r.Left, r.Right)
+		y0, y1 = min(y0, r.Bottom, r.Top), max(y1, r.Bottom, r.Top)
+	}
+	if n.Count > 0 {
+		l.X0, l.Y0, l.X1, l.Y1 = x0, y0, x1, y1
+	}
+	return nil
+}
