@@ -1,0 +1,366 @@
+// Package bridge is the pipeline: it claims documents from the inputs into the job store, reads
+// them, routes them, sends them, and puts what it is not sure of in held/ and what failed in
+// failed/, with every state change in the store and in the audit journal. It survives a crash
+// at any moment: a restart finishes or repeats each step, with the same Message-ID.
+package bridge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mssbridge/mssbridge/audit"
+	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/mail"
+	"github.com/mssbridge/mssbridge/reading"
+	"github.com/mssbridge/mssbridge/routing"
+	"github.com/mssbridge/mssbridge/safefile"
+	"github.com/mssbridge/mssbridge/store"
+	"github.com/mssbridge/mssbridge/trust"
+	"github.com/mssbridge/mssbridge/watcher"
+)
+
+// DocumentReader reads a claimed document.
+type DocumentReader interface {
+	Read(ctx context.Context, pdfPath, sidecarPath string) (reading.Result, error)
+}
+
+// Sender submits a message for one box.
+type Sender interface {
+	Send(ctx context.Context, env mail.Envelope) (mail.Result, error)
+	Close() error
+}
+
+// Options are what Open needs. Everything flows down from here; there is no global state.
+type Options struct {
+	Config *config.Config
+	Logger *slog.Logger
+	Reader DocumentReader
+	// Senders by box id; when nil, Open builds mutual-TLS SMTP clients from the configuration.
+	Senders map[string]Sender
+	// OnEvent, when set, sees every journal entry (the demo prints deliveries with it).
+	OnEvent func(audit.Entry)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Bridge runs the pipeline over one data_dir.
+type Bridge struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   store.Store
+	journal *audit.Journal
+	reader  DocumentReader
+	router  *routing.Router
+	trust   *trust.Space
+	senders map[string]Sender
+	onEvent func(audit.Entry)
+	now     func() time.Time
+
+	dirs dirs
+
+	wake     chan struct{}
+	mu       sync.Mutex
+	inflight map[string]bool
+}
+
+type dirs struct{ spool, held, failed, sent, rejected string }
+
+// Open opens the store and the journal, and finishes what a crash interrupted.
+func Open(ctx context.Context, o Options) (*Bridge, error) {
+	cfg := o.Config
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	sp, err := trust.Load(cfg.Trust.DomainsFile)
+	if err != nil {
+		return nil, fmt.Errorf("trust space: %w", err)
+	}
+	b := &Bridge{
+		cfg: cfg, log: o.Logger, reader: o.Reader, trust: sp,
+		router:   routing.New(cfg.Routing, cfg.Boxes, sp),
+		onEvent:  o.OnEvent,
+		now:      o.Now,
+		wake:     make(chan struct{}, 1),
+		inflight: map[string]bool{},
+		dirs: dirs{
+			spool:    filepath.Join(cfg.DataDir, "spool"),
+			held:     filepath.Join(cfg.DataDir, "held"),
+			failed:   filepath.Join(cfg.DataDir, "failed"),
+			sent:     filepath.Join(cfg.DataDir, "sent"),
+			rejected: filepath.Join(cfg.DataDir, "rejected"),
+		},
+	}
+	for _, d := range []string{cfg.DataDir, b.dirs.spool, b.dirs.held, b.dirs.failed, b.dirs.sent, b.dirs.rejected} {
+		if err := safefile.MkdirAll(d); err != nil {
+			return nil, err
+		}
+	}
+	b.store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "jobs.db"))
+	if err != nil {
+		return nil, err
+	}
+	b.journal, err = audit.Open(filepath.Join(cfg.DataDir, "audit", "journal.jsonl"))
+	if err != nil {
+		b.store.Close()
+		return nil, fmt.Errorf("open audit journal: %w", err)
+	}
+	b.senders = o.Senders
+	if b.senders == nil {
+		b.senders = map[string]Sender{}
+		for _, box := range cfg.Boxes {
+			ep, err := SMTPEndpoint(box, cfg.Sending)
+			if err != nil {
+				b.Close()
+				return nil, fmt.Errorf("box %s: %w", box.ID, err)
+			}
+			b.senders[box.ID] = mail.NewClient(ep, cfg.Sending.Connections)
+		}
+	}
+	return b, nil
+}
+
+// SMTPEndpoint turns a box's configuration into a mail endpoint.
+func SMTPEndpoint(box config.Box, s config.Sending) (mail.Endpoint, error) {
+	e := box.SMTP
+	ep := mail.Endpoint{Host: e.Host, Port: e.Port, Security: mail.Security(e.Security), Username: e.Username, Timeout: s.Timeout}
+	if e.Security != "none" {
+		tc, err := mail.TLSConfig(e.Host, e.CAFile, e.CertFile, e.KeyFile)
+		if err != nil {
+			return ep, err
+		}
+		ep.TLS = tc
+	}
+	if e.PasswordFile != "" {
+		pw, err := os.ReadFile(e.PasswordFile)
+		if err != nil {
+			return ep, fmt.Errorf("read password_file: %w", err)
+		}
+		ep.Password = strings.TrimRight(string(pw), "\r\n")
+	}
+	return ep, nil
+}
+
+// Store exposes the job store to the CLI's read-only commands.
+func (b *Bridge) Store() store.Store { return b.store }
+
+// HeldDir and FailedDir are the folders a user sees.
+func (b *Bridge) HeldDir() string   { return b.dirs.held }
+func (b *Bridge) FailedDir() string { return b.dirs.failed }
+
+// Close releases the store, the journal and the SMTP connections.
+func (b *Bridge) Close() error {
+	for _, s := range b.senders {
+		s.Close()
+	}
+	var errs []error
+	if b.journal != nil {
+		errs = append(errs, b.journal.Close())
+	}
+	if b.store != nil {
+		errs = append(errs, b.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Bridge) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// record appends to the journal. A journal that cannot be written stops the job's progress:
+// an exchange that is not traced must not happen.
+func (b *Bridge) record(ctx context.Context, j store.Job, event string, detail map[string]string) error {
+	e, err := b.journal.Append(ctx, audit.Entry{
+		Event: event, Job: j.ID, Input: j.Input, Box: j.Box, Actor: actorOf(ctx),
+		DocSHA256: j.SHA256, MessageID: j.MessageID, Detail: detail,
+	})
+	if err != nil {
+		b.log.Error("audit journal append failed", "job", j.ID, "event", event, "err", err)
+		return fmt.Errorf("audit %s %s: %w", event, j.ID, err)
+	}
+	if b.onEvent != nil {
+		b.onEvent(e)
+	}
+	return nil
+}
+
+type actorKey struct{}
+
+// WithActor names who acts (a CLI user, a desk login) for the journal; the pipeline itself is
+// "mssbridge".
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorOf(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "mssbridge"
+}
+
+// docPath is where the job's document lives while in flight.
+func (b *Bridge) docPath(dir string, j store.Job) string {
+	return filepath.Join(dir, j.ID+docExt(j.SourceName))
+}
+
+func sidecarPath(dir string, j store.Job) string { return filepath.Join(dir, j.ID+".source.json") }
+
+func docExt(name string) string {
+	ext := strings.ToLower(filepath.Ext(name))
+	if ext == "" || len(ext) > 8 || strings.ContainsAny(ext, " \\/") {
+		return ".pdf"
+	}
+	return ext
+}
+
+// Claim takes a complete file from an input into the job store. The row is created first in
+// state claiming, then the files are moved; a crash in between is finished by Recover.
+func (b *Bridge) Claim(ctx context.Context, r watcher.Ready) error {
+	in, ok := b.cfg.Input(r.InputID)
+	if !ok {
+		return fmt.Errorf("claim: unknown input %q", r.InputID)
+	}
+	box, _ := b.cfg.Box(in.Box)
+	now := b.now()
+	id := store.NewID(now)
+	j := store.Job{
+		ID: id, Input: in.ID, Box: in.Box, SourceName: filepath.Base(r.Path), HasSidecar: r.Sidecar != "",
+		State: store.StateClaiming, MessageID: store.NewMessageID(id, trust.Domain(box.Address)), CreatedAt: now,
+	}
+	if err := b.store.Create(ctx, j); err != nil {
+		return fmt.Errorf("claim %s: %w", id, err)
+	}
+	if err := b.finishClaim(ctx, j, filepath.Dir(r.Path)); err != nil {
+		return fmt.Errorf("claim %s: %w", id, err)
+	}
+	b.signal()
+	return nil
+}
+
+// finishClaim moves the files of a job in state claiming into the spool (idempotent), then
+// marks it claimed.
+func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string) error {
+	src := filepath.Join(srcDir, j.SourceName)
+	dst := b.docPath(b.dirs.spool, j)
+	if j.HasSidecar {
+		side := strings.TrimSuffix(src, filepath.Ext(src)) + ".json"
+		if err := moveIfPresent(side, sidecarPath(b.dirs.spool, j)); err != nil {
+			return err
+		}
+	}
+	if err := moveIfPresent(src, dst); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dst); err != nil {
+		// Neither in the input nor in the spool: someone took it back before we could.
+		_, uerr := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+			x.State = store.StateFailed
+			x.LastError = "Le fichier a disparu du dossier de dépôt avant d'avoir pu être pris en charge"
+			return nil
+		})
+		return errors.Join(fmt.Errorf("document vanished: %w", err), uerr)
+	}
+	sum, size, err := hashFile(dst)
+	if err != nil {
+		return err
+	}
+	j, err = b.store.Update(ctx, j.ID, func(x *store.Job) error {
+		x.State = store.StateClaimed
+		x.SHA256, x.Size = sum, size
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.log.Info("document claimed", "job", j.ID, "input", j.Input, "bytes", size)
+	return b.record(ctx, j, "claimed", map[string]string{"size": fmt.Sprint(size), "sidecar": fmt.Sprint(j.HasSidecar)})
+}
+
+func moveIfPresent(src, dst string) error {
+	if _, err := os.Stat(dst); err == nil {
+		// Already moved (a previous attempt crashed after the move): drop a leftover source copy.
+		if _, serr := os.Stat(src); serr == nil {
+			if sameFile(src, dst) {
+				return nil
+			}
+			return os.Remove(src)
+		}
+		return nil
+	}
+	err := safefile.Move(src, dst)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// Recover finishes what a crash interrupted: claims half done, sends in flight.
+func (b *Bridge) Recover(ctx context.Context) error {
+	claiming, err := b.store.List(ctx, store.Filter{States: []store.State{store.StateClaiming}})
+	if err != nil {
+		return err
+	}
+	for _, j := range claiming {
+		in, ok := b.cfg.Input(j.Input)
+		srcDir := b.dirs.spool
+		if ok {
+			srcDir = in.Path
+		}
+		if err := b.finishClaim(ctx, j, srcDir); err != nil {
+			b.log.Error("recover claim", "job", j.ID, "err", err)
+		}
+	}
+	sending, err := b.store.List(ctx, store.Filter{States: []store.State{store.StateSending}})
+	if err != nil {
+		return err
+	}
+	for _, j := range sending {
+		// It may have reached the server: sending it again, with the same Message-ID, is the
+		// price of never losing it.
+		if _, err := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+			x.State = store.StateRouted
+			x.NextAttempt = time.Time{}
+			return nil
+		}); err != nil {
+			return err
+		}
+		b.log.Info("send interrupted by a stop, will send again with the same Message-ID", "job", j.ID)
+	}
+	return nil
+}

@@ -1,0 +1,425 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mssbridge/mssbridge/mail"
+	"github.com/mssbridge/mssbridge/reading"
+	"github.com/mssbridge/mssbridge/routing"
+	"github.com/mssbridge/mssbridge/safefile"
+	"github.com/mssbridge/mssbridge/store"
+	"github.com/mssbridge/mssbridge/watcher"
+)
+
+// pollEvery bounds how late a job released by another process (the CLI) or a retry whose time
+// has come is noticed; in-process work wakes the loop at once.
+const pollEvery = 500 * time.Millisecond
+
+// Run watches the inputs and moves jobs along until ctx ends. In-flight work finishes or is
+// released before it returns.
+func (b *Bridge) Run(ctx context.Context) error {
+	if err := b.Recover(ctx); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	var wg sync.WaitGroup
+	for _, in := range b.cfg.Inputs {
+		if err := safefile.MkdirAll(in.Path); err != nil {
+			return err
+		}
+		w, err := watcher.New(watcher.Options{
+			InputID: in.ID, Path: in.Path, Quiet: b.cfg.Watch.Quiet, Rescan: b.cfg.Watch.Rescan,
+			MaxWait: b.cfg.Watch.MaxWait, Logger: b.log,
+		})
+		if err != nil {
+			return fmt.Errorf("watch input %s: %w", in.ID, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(ctx, b.Claim); err != nil && ctx.Err() == nil {
+				b.log.Error("watcher stopped", "input", in.ID, "err", err)
+			}
+		}()
+	}
+	b.log.Info("bridge running", "inputs", len(b.cfg.Inputs), "boxes", len(b.cfg.Boxes))
+	b.loop(ctx)
+	wg.Wait()
+	return nil
+}
+
+// loop dispatches due jobs: reading on a small pool, sending with the per-box connection
+// limit. It returns once ctx is done and the workers have stopped.
+func (b *Bridge) loop(ctx context.Context) {
+	// Reading is CPU-bound (pdfium): one worker a core at most on the small servers this runs on.
+	readSlots := make(chan struct{}, 2)
+	sendSlots := map[string]chan struct{}{}
+	for _, box := range b.cfg.Boxes {
+		sendSlots[box.ID] = make(chan struct{}, max(1, b.cfg.Sending.Connections))
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		b.dispatch(ctx, &wg, store.StateClaimed, readSlots, nil, b.readAndRoute)
+		b.dispatch(ctx, &wg, store.StateRouted, nil, sendSlots, b.send)
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func (b *Bridge) dispatch(ctx context.Context, wg *sync.WaitGroup, state store.State, slots chan struct{}, perBox map[string]chan struct{}, work func(context.Context, store.Job)) {
+	jobs, err := b.store.Due(ctx, state, b.now(), 200)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Error("list due jobs", "state", state, "err", err)
+		}
+		return
+	}
+	for _, j := range jobs {
+		b.mu.Lock()
+		busy := b.inflight[j.ID]
+		b.mu.Unlock()
+		if busy {
+			continue
+		}
+		s := slots
+		if perBox != nil {
+			s = perBox[j.Box]
+			if s == nil {
+				s = make(chan struct{}, 1)
+				perBox[j.Box] = s
+			}
+		}
+		select {
+		case s <- struct{}{}:
+		default:
+			continue // full: the job waits for the next round
+		}
+		b.mu.Lock()
+		b.inflight[j.ID] = true
+		b.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				<-s
+				b.mu.Lock()
+				delete(b.inflight, j.ID)
+				b.mu.Unlock()
+				b.signal()
+			}()
+			// A stop lets the current step finish (a few seconds at most: SMTP timeouts are
+			// bounded) so nothing is left half done; the store makes it safe anyway.
+			work(context.WithoutCancel(ctx), j)
+		}()
+	}
+}
+
+// readAndRoute reads a claimed job and routes it: to routed (sendable) or held.
+func (b *Bridge) readAndRoute(ctx context.Context, j store.Job) {
+	res, err := b.readJob(ctx, j)
+	if err != nil {
+		b.log.Error("read failed", "job", j.ID, "err", err)
+		b.fail(ctx, j, "Le document n'a pas pu être lu : "+err.Error(), "")
+		return
+	}
+	in, _ := b.cfg.Input(j.Input)
+	dec := b.router.Route(routing.Document{Input: j.Input, InputBox: in.Box, FileName: j.SourceName, PrintedBy: j.PrintUser, Reading: res})
+	b.applyDecision(ctx, j, res, dec)
+}
+
+func (b *Bridge) readJob(ctx context.Context, j store.Job) (reading.Result, error) {
+	side := ""
+	if j.HasSidecar {
+		side = sidecarPath(b.dirs.spool, j)
+	}
+	if b.reader == nil {
+		return reading.Result{}, errors.New("no reader configured")
+	}
+	res, err := b.reader.Read(ctx, b.docPath(b.dirs.spool, j), side)
+	if err != nil {
+		return res, err
+	}
+	res.File = j.SourceName
+	return res, nil
+}
+
+func (b *Bridge) applyDecision(ctx context.Context, j store.Job, res reading.Result, dec routing.Decision) {
+	readJSON, _ := json.Marshal(res)
+	routeJSON, _ := json.Marshal(dec)
+	j, err := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+		x.Reading, x.Route = readJSON, routeJSON
+		if dec.Box != "" {
+			x.Box = dec.Box
+		}
+		if dec.Action == routing.Send {
+			x.State = store.StateRouted
+			x.NextAttempt = time.Time{}
+		}
+		return nil
+	})
+	if err != nil {
+		b.log.Error("store routing", "job", j.ID, "err", err)
+		return
+	}
+	if err := b.record(ctx, j, "read", map[string]string{"decision": string(res.Decision), "pages": fmt.Sprint(res.Pages), "recipients": fmt.Sprint(len(res.Recipients))}); err != nil {
+		return
+	}
+	if dec.Action == routing.Send {
+		b.log.Info("document routed", "job", j.ID, "box", j.Box, "rule", dec.Rule, "recipients", len(dec.To)+len(dec.Cc))
+		b.record(ctx, j, "routed", map[string]string{"rule": dec.Rule, "to": recipientsForAudit(dec.To), "cc": recipientsForAudit(dec.Cc)})
+		return
+	}
+	b.hold(ctx, j, dec.Reasons)
+}
+
+// hold moves the job's files to held/ with a sidecar saying why, in French.
+func (b *Bridge) hold(ctx context.Context, j store.Job, reasons []string) {
+	if err := b.parkFiles(j, b.dirs.held, "held", map[string]any{"reasons": reasons}); err != nil {
+		b.log.Error("hold: move files", "job", j.ID, "err", err)
+		return
+	}
+	j, err := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+		x.State = store.StateHeld
+		x.LastError = strings.Join(reasons, " ; ")
+		return nil
+	})
+	if err != nil {
+		b.log.Error("hold", "job", j.ID, "err", err)
+		return
+	}
+	b.log.Info("document held for review", "job", j.ID, "reasons", len(reasons))
+	b.record(ctx, j, "held", map[string]string{"reasons": fmt.Sprint(len(reasons))})
+}
+
+// fail moves the job's files to failed/ with the last error and the server's reply.
+func (b *Bridge) fail(ctx context.Context, j store.Job, reason, reply string) {
+	if err := b.parkFiles(j, b.dirs.failed, "failed", map[string]any{"last_error": reason, "server_reply": reply, "tries": j.Tries}); err != nil {
+		b.log.Error("fail: move files", "job", j.ID, "err", err)
+		return
+	}
+	j, err := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+		x.State = store.StateFailed
+		x.LastError, x.ServerReply = reason, reply
+		return nil
+	})
+	if err != nil {
+		b.log.Error("fail", "job", j.ID, "err", err)
+		return
+	}
+	b.log.Warn("document failed", "job", j.ID, "box", j.Box, "tries", j.Tries)
+	b.record(ctx, j, "failed", map[string]string{"reply": reply, "tries": fmt.Sprint(j.Tries)})
+}
+
+// parkFiles moves the document (and its source sidecar) from the spool into dir, then writes
+// JOBID.json. The json is written last: its presence means the folder holds the whole job.
+func (b *Bridge) parkFiles(j store.Job, dir, state string, extra map[string]any) error {
+	if err := moveIfPresent(b.docPath(b.dirs.spool, j), b.docPath(dir, j)); err != nil {
+		return err
+	}
+	if j.HasSidecar {
+		if err := moveIfPresent(sidecarPath(b.dirs.spool, j), sidecarPath(dir, j)); err != nil {
+			return err
+		}
+	}
+	return writeJobJSON(dir, j, state, b.now(), extra)
+}
+
+func writeJobJSON(dir string, j store.Job, state string, now time.Time, extra map[string]any) error {
+	doc := map[string]any{
+		"job": j.ID, "state": state, "input": j.Input, "box": j.Box, "file": j.SourceName,
+		"document": j.ID + docExt(j.SourceName), "message_id": j.MessageID, "sha256": j.SHA256,
+		state + "_at": now.UTC().Format(time.RFC3339),
+	}
+	if j.PrintJob != "" || j.PrintUser != "" {
+		doc["print_job"], doc["printed_by"] = j.PrintJob, j.PrintUser
+	}
+	if len(j.Reading) > 0 {
+		doc["reading"] = json.RawMessage(j.Reading)
+	}
+	if len(j.Route) > 0 {
+		doc["route"] = json.RawMessage(j.Route)
+	}
+	for k, v := range extra {
+		doc[k] = v
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return safefile.WriteFile(jsonPath(dir, j), append(data, '\n'))
+}
+
+func jsonPath(dir string, j store.Job) string { return dir + string(os.PathSeparator) + j.ID + ".json" }
+
+// send submits a routed job. The Message-ID is the one fixed at claim.
+func (b *Bridge) send(ctx context.Context, j store.Job) {
+	var dec routing.Decision
+	if err := json.Unmarshal(j.Route, &dec); err != nil || len(dec.To) == 0 {
+		b.hold(ctx, j, []string{"Aucun destinataire enregistré pour ce document"})
+		return
+	}
+	// The trust space once more, just before the wire: a release or an edited store must not
+	// open a way out.
+	for _, a := range append(append([]string{}, dec.To...), dec.Cc...) {
+		if !b.trust.Contains(a) {
+			b.hold(ctx, j, []string{fmt.Sprintf("Destinataire hors de l'espace de confiance MSSanté : %s", a)})
+			return
+		}
+	}
+	box, ok := b.cfg.Box(j.Box)
+	sender := b.senders[j.Box]
+	if !ok || sender == nil {
+		b.hold(ctx, j, []string{fmt.Sprintf("La boîte d'envoi %q n'existe pas dans la configuration", j.Box)})
+		return
+	}
+	var res reading.Result
+	json.Unmarshal(j.Reading, &res)
+	doc, err := os.ReadFile(b.docPath(b.dirs.spool, j))
+	if err != nil {
+		b.fail(ctx, j, "Le document n'a pas été retrouvé dans le dossier de travail : "+err.Error(), "")
+		return
+	}
+	raw, err := mail.Build(composeMessage(box.Address, j, dec, res, doc, b.now()))
+	if err != nil {
+		b.fail(ctx, j, "Le message n'a pas pu être construit : "+err.Error(), "")
+		return
+	}
+	if limit := int64(b.cfg.Sending.MaxMessageSize); limit > 0 && int64(len(raw)) > limit {
+		b.fail(ctx, j, fmt.Sprintf("Le message (%d Ko) dépasse la taille maximale autorisée (%d Ko) : envoyez un document plus léger", len(raw)/1000, limit/1000), "")
+		return
+	}
+	now := b.now()
+	j, err = b.store.Update(ctx, j.ID, func(x *store.Job) error {
+		x.State = store.StateSending
+		x.Tries++
+		if x.FirstTryAt.IsZero() {
+			x.FirstTryAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		b.log.Error("mark sending", "job", j.ID, "err", err)
+		return
+	}
+	if err := b.record(ctx, j, "sending", map[string]string{"try": fmt.Sprint(j.Tries), "bytes": fmt.Sprint(len(raw))}); err != nil {
+		b.requeue(ctx, j, "Journal d'audit indisponible : envoi suspendu", "")
+		return
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, 2*b.cfg.Sending.Timeout+10*time.Second)
+	result, err := sender.Send(sendCtx, mail.Envelope{From: box.Address, To: append(append([]string{}, dec.To...), dec.Cc...), EnvelopeID: j.ID, Data: raw})
+	cancel()
+	if err == nil {
+		b.sent(ctx, j, result)
+		return
+	}
+	var me *mail.Error
+	if !errors.As(err, &me) {
+		me = &mail.Error{Class: mail.Temporary, Stage: "send", Err: err}
+	}
+	switch me.Class {
+	case mail.Permanent:
+		b.fail(ctx, j, me.French(), me.ServerReply())
+	case mail.Config:
+		b.log.Error("box configuration refused by the server", "job", j.ID, "box", j.Box, "stage", me.Stage, "err", me.Err)
+		b.fail(ctx, j, me.French(), me.ServerReply()+errText(me))
+	default:
+		if b.now().Sub(j.FirstTryAt) > b.cfg.Sending.GiveUpAfter {
+			b.fail(ctx, j, "Abandon après "+fmt.Sprint(j.Tries)+" essais : "+me.French(), me.ServerReply())
+			return
+		}
+		b.requeue(ctx, j, me.French(), me.ServerReply())
+	}
+}
+
+func errText(e *mail.Error) string {
+	if e.Reply != "" || e.Err == nil {
+		return ""
+	}
+	return e.Err.Error()
+}
+
+// requeue schedules the next try with exponential backoff and jitter, persisted in the store so
+// it survives restarts.
+func (b *Bridge) requeue(ctx context.Context, j store.Job, reason, reply string) {
+	next := b.now().Add(backoff(b.cfg.Sending.RetryInitial, b.cfg.Sending.RetryMax, j.Tries))
+	j, err := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+		x.State = store.StateRouted
+		x.NextAttempt = next
+		x.LastError, x.ServerReply = reason, reply
+		return nil
+	})
+	if err != nil {
+		b.log.Error("requeue", "job", j.ID, "err", err)
+		return
+	}
+	b.log.Info("send deferred", "job", j.ID, "box", j.Box, "try", j.Tries, "next", next.Format(time.RFC3339))
+	b.record(ctx, j, "deferred", map[string]string{"reply": reply, "try": fmt.Sprint(j.Tries), "next": next.UTC().Format(time.RFC3339)})
+}
+
+func backoff(initial, maxDelay time.Duration, tries int) time.Duration {
+	d := float64(initial) * math.Pow(2, float64(max(tries-1, 0)))
+	if d > float64(maxDelay) {
+		d = float64(maxDelay)
+	}
+	// ±10% so that a whole queue deferred by one outage does not come back in one burst.
+	return time.Duration(d * (0.9 + 0.2*rand.Float64()))
+}
+
+func (b *Bridge) sent(ctx context.Context, j store.Job, r mail.Result) {
+	now := b.now()
+	archive := b.dirs.sent + string(os.PathSeparator) + now.UTC().Format("2006-01")
+	j, err := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+		x.State = store.StateSent
+		x.SentAt = now
+		x.ServerReply = r.Reply
+		x.LastError = ""
+		x.DSN = "requested"
+		if !r.DSN {
+			x.DSN = "unsupported"
+		}
+		return nil
+	})
+	if err != nil {
+		b.log.Error("mark sent", "job", j.ID, "err", err)
+		return
+	}
+	// The state is committed before the files move: a crash here leaves a sent job whose file
+	// is still in the spool, which the next start archives (never a resend).
+	if err := moveIfPresent(b.docPath(b.dirs.spool, j), b.docPath(archive, j)); err != nil {
+		b.log.Warn("archive sent document", "job", j.ID, "err", err)
+	}
+	if j.HasSidecar {
+		moveIfPresent(sidecarPath(b.dirs.spool, j), sidecarPath(archive, j))
+	}
+	b.log.Info("document sent", "job", j.ID, "box", j.Box, "dsn", j.DSN)
+	b.record(ctx, j, "sent", map[string]string{"reply": r.Reply, "dsn": j.DSN})
+}
+
+// recipientsForAudit lists recipients for the journal. A patient's address carries the INS:
+// it is replaced by a marker, the store keeps the address.
+func recipientsForAudit(list []string) string {
+	out := make([]string, 0, len(list))
+	for _, a := range list {
+		if strings.HasSuffix(strings.ToLower(a), "@patient.mssante.fr") {
+			out = append(out, "patient@patient.mssante.fr")
+			continue
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, ",")
+}

@@ -1,0 +1,478 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kardianos/service"
+
+	"github.com/mssbridge/mssbridge/audit"
+	"github.com/mssbridge/mssbridge/bridge"
+	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/mail"
+	"github.com/mssbridge/mssbridge/safefile"
+	"github.com/mssbridge/mssbridge/store"
+	"github.com/mssbridge/mssbridge/trust"
+)
+
+func cmdRun(ctx context.Context, e env, args []string) error {
+	fs := newFlags("run", e)
+	cfgPath := configFlag(fs)
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return usageError{err.Error()}
+	}
+	if runtime.GOOS == "windows" && !service.Interactive() {
+		// Started by the Windows service manager: hand over to
+		// kardianos, which reports start and stop to the manager.
+		path, err := filepath.Abs(resolveConfigPath(*cfgPath))
+		if err != nil {
+			return err
+		}
+		s, err := service.New(&program{cfgPath: path}, serviceConfig(path))
+		if err != nil {
+			return err
+		}
+		return s.Run()
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	logOut, closeLog, err := logWriter(cfg, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	return runBridge(ctx, cfg, newLogger(logOut, cfg.Log.Level), nil)
+}
+
+// runBridge runs until ctx ends; the demo and the service use it too.
+func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onEvent func(audit.Entry)) error {
+	sp, err := trust.Load(cfg.Trust.DomainsFile)
+	if err != nil {
+		return configError{err}
+	}
+	r, closeReader, err := newReader(ctx, cfg.DataDir, sp)
+	if err != nil {
+		return err
+	}
+	defer closeReader()
+	b, err := bridge.Open(ctx, bridge.Options{Config: cfg, Logger: logger, Reader: r, OnEvent: onEvent})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	err = b.Run(ctx)
+	logger.Info("bridge stopped")
+	return err
+}
+
+// logWriter adds the configured log file (append, 0600) to stderr.
+func logWriter(cfg *config.Config, stderr io.Writer) (io.Writer, func(), error) {
+	if cfg.Log.File == "" {
+		return stderr, func() {}, nil
+	}
+	if err := safefile.MkdirAll(filepath.Dir(cfg.Log.File)); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(cfg.Log.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, safefile.FileMode)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open log file: %w", err)
+	}
+	return io.MultiWriter(stderr, f), func() { f.Close() }, nil
+}
+
+func cmdExtract(ctx context.Context, e env, args []string) error {
+	fs := newFlags("extract", e)
+	cfgPath := fs.String("c", "", "configuration file (optional: its trust.domains_file is used)")
+	asJSON := fs.Bool("json", false, "one JSON object per document (the contract's schema)")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if len(files) == 0 {
+		return usagef("extract: give at least one PDF")
+	}
+	domains, dataDir := "", ""
+	if *cfgPath != "" {
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		domains, dataDir = cfg.Trust.DomainsFile, cfg.DataDir
+	}
+	sp, err := trust.Load(domains)
+	if err != nil {
+		return configError{err}
+	}
+	r, closeReader, err := newReader(ctx, dataDir, sp)
+	if err != nil {
+		return err
+	}
+	defer closeReader()
+	failed := 0
+	for _, f := range files {
+		side := strings.TrimSuffix(f, extOf(f)) + ".json"
+		if _, err := os.Stat(side); err != nil {
+			side = ""
+		}
+		res, err := r.Read(ctx, f, side)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", f, err)
+			failed++
+			continue
+		}
+		if *asJSON {
+			b, _ := json.Marshal(res)
+			fmt.Fprintln(e.stdout, string(b))
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s: %s (%d pages)\n", f, res.Decision, res.Pages)
+		p := res.Patient
+		fmt.Fprintf(e.stdout, "  patient: %s %s, né(e) %s, INS %s (clé valide: %v)\n", p.FamilyName, p.GivenNames, p.BirthDate, p.INS, p.INSKeyValid)
+		for _, rc := range res.Recipients {
+			fmt.Fprintf(e.stdout, "  %s: %s (%s, espace de confiance: %v)\n", rc.Role, rc.Address, rc.Source, rc.InTrustSpace)
+		}
+		for _, why := range res.Reasons {
+			fmt.Fprintf(e.stdout, "  motif: %s\n", why)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d document(s) could not be read", failed)
+	}
+	return nil
+}
+
+func extOf(p string) string {
+	if i := strings.LastIndexByte(p, '.'); i > strings.LastIndexAny(p, `/\`) {
+		return p[i:]
+	}
+	return ""
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func cmdSend(ctx context.Context, e env, args []string) error {
+	fs := newFlags("send", e)
+	cfgPath := configFlag(fs)
+	box := fs.String("box", "", "id of the box to send from")
+	var to listFlag
+	fs.Var(&to, "to", "recipient address (repeat or comma-separate)")
+	insFlag := fs.String("ins", "", "the patient's INS")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if len(files) != 1 || *box == "" || len(to) == 0 {
+		return usagef("send: usage: mssbridge send -c FILE --box ID --to ADDR [--ins INS] PDF")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), true)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	j, err := b.SendNow(bridge.WithActor(ctx, currentUser()), files[0], bridge.SendNowOptions{Box: *box, To: to, INS: *insFlag})
+	if err != nil {
+		return err
+	}
+	switch j.State {
+	case store.StateSent:
+		fmt.Fprintf(e.stdout, "job %s sent (%s)\n", j.ID, j.ServerReply)
+		return nil
+	case store.StateRouted:
+		fmt.Fprintf(e.stdout, "job %s deferred, the service will retry: %s\n", j.ID, j.LastError)
+		return nil
+	default:
+		return fmt.Errorf("job %s %s: %s", j.ID, j.State, j.LastError)
+	}
+}
+
+func cmdCheckConfig(ctx context.Context, e env, args []string) error {
+	fs := newFlags("check-config", e)
+	cfgPath := configFlag(fs)
+	connect := fs.Bool("connect", false, "also do the TLS handshakes and logins")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if _, err := trust.Load(cfg.Trust.DomainsFile); err != nil {
+		return configError{fmt.Errorf("%s: trust.domains_file: %w", cfg.Path, err)}
+	}
+	fmt.Fprintf(e.stdout, "%s: configuration OK (%d boxes, %d inputs, %d rules)\n", cfg.Path, len(cfg.Boxes), len(cfg.Inputs), len(cfg.Routing.Rules))
+	if !*connect {
+		return nil
+	}
+	bad := 0
+	for _, box := range cfg.Boxes {
+		ep, err := bridge.SMTPEndpoint(box, cfg.Sending)
+		if err != nil {
+			fmt.Fprintf(e.stdout, "box %s: smtp %s:%d: %v\n", box.ID, box.SMTP.Host, box.SMTP.Port, err)
+			bad++
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		caps, err := mail.Probe(pctx, ep)
+		cancel()
+		if err != nil {
+			bad++
+			var me *mail.Error
+			if errors.As(err, &me) {
+				fmt.Fprintf(e.stdout, "box %s: smtp %s:%d: FAILED (%s error at %s): %v\n  %s\n", box.ID, box.SMTP.Host, box.SMTP.Port, me.Class, me.Stage, err, me.French())
+			} else {
+				fmt.Fprintf(e.stdout, "box %s: smtp %s:%d: FAILED: %v\n", box.ID, box.SMTP.Host, box.SMTP.Port, err)
+			}
+			continue
+		}
+		fmt.Fprintf(e.stdout, "box %s: smtp %s:%d OK: %s, client certificate accepted, server %q; STARTTLS=%v DSN=%v SIZE=%d SMTPUTF8=%v AUTH=%q\n",
+			box.ID, box.SMTP.Host, box.SMTP.Port, caps.TLSVersion, caps.ServerCert, caps.StartTLS, caps.DSN, caps.Size, caps.SMTPUTF8, caps.Auth)
+		if !caps.DSN {
+			fmt.Fprintf(e.stdout, "  warning: the server does not advertise DSN: deliveries cannot be followed up\n")
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d box(es) could not connect", bad)
+	}
+	return nil
+}
+
+func cmdStatus(ctx context.Context, e env, args []string) error {
+	fs := newFlags("status", e)
+	cfgPath := configFlag(fs)
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), false)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	counts, err := b.Store().Counts(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BOX\tINPUT\tSTATE\tJOBS")
+	total := map[store.State]int{}
+	for _, c := range counts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Box, c.Input, c.State, c.N)
+		total[c.State] += c.N
+	}
+	tw.Flush()
+	var parts []string
+	for _, s := range store.AllStates {
+		if total[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", s, total[s]))
+		}
+	}
+	fmt.Fprintf(e.stdout, "\ntotal: %s\n", strings.Join(parts, ", "))
+	recent, err := b.Store().List(ctx, store.Filter{States: []store.State{store.StateFailed, store.StateRouted, store.StateHeld}, Limit: 10})
+	if err != nil {
+		return err
+	}
+	shown := 0
+	for _, j := range recent {
+		if j.LastError == "" {
+			continue
+		}
+		if shown == 0 {
+			fmt.Fprintln(e.stdout, "\nlast errors:")
+		}
+		shown++
+		fmt.Fprintf(e.stdout, "  %s %s [%s/%s] tries=%d: %s\n", j.ID, j.State, j.Box, j.Input, j.Tries, j.LastError)
+	}
+	noDSN, _ := b.Store().List(ctx, store.Filter{States: []store.State{store.StateSent}, Limit: 50})
+	boxes := map[string]bool{}
+	for _, j := range noDSN {
+		if j.DSN == "unsupported" {
+			boxes[j.Box] = true
+		}
+	}
+	for box := range boxes {
+		fmt.Fprintf(e.stdout, "box %s: the server does not offer delivery notifications (DSN)\n", box)
+	}
+	return nil
+}
+
+func cmdHeld(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 {
+		return usagef("held: usage: mssbridge held list|show|release|reject [-c FILE] [ID]")
+	}
+	sub := args[0]
+	fs := newFlags("held "+sub, e)
+	cfgPath := configFlag(fs)
+	var to listFlag
+	insFlag := new(string)
+	reason := new(string)
+	switch sub {
+	case "release":
+		fs.Var(&to, "to", "recipient address replacing those found (repeat or comma-separate)")
+		insFlag = fs.String("ins", "", "the patient's INS")
+	case "reject":
+		reason = fs.String("reason", "rejeté après relecture", "why, in words the team understands")
+	case "list", "show":
+	default:
+		return usagef("held: unknown sub-command %q (list, show, release, reject)", sub)
+	}
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), false)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	ctx = bridge.WithActor(ctx, currentUser())
+	if sub == "list" {
+		jobs, err := b.Store().List(ctx, store.Filter{States: []store.State{store.StateHeld}})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "JOB\tINPUT\tBOX\tSINCE\tREASON")
+		for _, j := range jobs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.ID, j.Input, j.Box, j.UpdatedAt.Local().Format("2006-01-02 15:04"), j.LastError)
+		}
+		return tw.Flush()
+	}
+	if len(pos) != 1 {
+		return usagef("held %s: give one job id", sub)
+	}
+	id := pos[0]
+	switch sub {
+	case "show":
+		data, err := os.ReadFile(b.HeldDir() + string(os.PathSeparator) + id + ".json")
+		if err != nil {
+			j, gerr := b.Store().Get(ctx, id)
+			if gerr != nil {
+				return gerr
+			}
+			return fmt.Errorf("job %s is %s, not held", id, j.State)
+		}
+		_, err = e.stdout.Write(data)
+		return err
+	case "release":
+		j, err := b.Release(ctx, id, bridge.ReleaseOptions{To: to, INS: *insFlag})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "job %s released: it will be sent from box %s\n", j.ID, j.Box)
+	case "reject":
+		j, err := b.Reject(ctx, id, *reason)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "job %s rejected: the document is kept in rejected/\n", j.ID)
+	}
+	return nil
+}
+
+func cmdRetry(ctx context.Context, e env, args []string) error {
+	fs := newFlags("retry", e)
+	cfgPath := configFlag(fs)
+	all := fs.Bool("failed", false, "retry every failed job")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if (len(pos) == 1) == *all {
+		return usagef("retry: give one job id or --failed")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), false)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	ctx = bridge.WithActor(ctx, currentUser())
+	ids := pos
+	if *all {
+		jobs, err := b.Store().List(ctx, store.Filter{States: []store.State{store.StateFailed}})
+		if err != nil {
+			return err
+		}
+		ids = nil
+		for _, j := range jobs {
+			ids = append(ids, j.ID)
+		}
+		sort.Strings(ids)
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := b.Retry(ctx, id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(e.stdout, "job %s queued again\n", id)
+	}
+	return errors.Join(errs...)
+}
+
+func cmdAudit(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return usagef("audit: usage: mssbridge audit verify -c FILE")
+	}
+	fs := newFlags("audit verify", e)
+	cfgPath := configFlag(fs)
+	if _, err := parseInterspersed(fs, args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	path := auditPath(cfg)
+	rep, err := audit.Verify(path)
+	if err != nil {
+		var be *audit.BrokenError
+		if errors.As(err, &be) {
+			return fmt.Errorf("audit journal %s is BROKEN at entry %d (line %d): %s", path, be.Seq, be.Line, be.Reason)
+		}
+		return fmt.Errorf("audit journal %s: %w", path, err)
+	}
+	fmt.Fprintf(e.stdout, "audit journal %s: OK, %d entries, chain intact (last hash %s)\n", path, rep.Entries, rep.LastHash)
+	return nil
+}
+
+func auditPath(cfg *config.Config) string {
+	return cfg.DataDir + string(os.PathSeparator) + "audit" + string(os.PathSeparator) + "journal.jsonl"
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/mssbridge/mssbridge/bridge"
+	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/pdf"
+	"github.com/mssbridge/mssbridge/reading"
+	"github.com/mssbridge/mssbridge/trust"
+)
+
+// configError makes main exit 2, as the contract wants for configuration problems.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+// configFlag registers -c with the contract's default.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("c", "", "configuration file (default: mssbridge.yaml here, then "+systemConfigPath()+")")
+}
+
+func systemConfigPath() string {
+	switch runtime.GOOS {
+	case "windows":
+		pd := os.Getenv("ProgramData")
+		if pd == "" {
+			pd = `C:\ProgramData`
+		}
+		return filepath.Join(pd, "mssbridge", "mssbridge.yaml")
+	case "darwin":
+		return "/Library/Application Support/mssbridge/mssbridge.yaml"
+	default:
+		return "/etc/mssbridge/mssbridge.yaml"
+	}
+}
+
+func resolveConfigPath(p string) string {
+	if p != "" {
+		return p
+	}
+	if _, err := os.Stat("mssbridge.yaml"); err == nil {
+		return "mssbridge.yaml"
+	}
+	return systemConfigPath()
+}
+
+func loadConfig(p string) (*config.Config, error) {
+	path := resolveConfigPath(p)
+	cfg, err := config.Load(path)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) || errors.Is(err, os.ErrNotExist) {
+			return nil, configError{err}
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch level {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// newReader builds the PDF reader with its wasm pool; the compilation cache lives in data_dir
+// so a restart is fast.
+func newReader(ctx context.Context, dataDir string, sp *trust.Space) (*reading.Reader, func(), error) {
+	cache := ""
+	if dataDir != "" {
+		cache = filepath.Join(dataDir, "cache", "wasm")
+	} else if d, err := os.UserCacheDir(); err == nil {
+		cache = filepath.Join(d, "mssbridge", "wasm")
+	}
+	ex, err := pdf.NewExtractor(ctx, pdf.ExtractorOptions{CacheDir: cache, Workers: 2})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start PDF reader: %w", err)
+	}
+	return reading.NewReader(ex, sp), func() { ex.Close() }, nil
+}
+
+// openBridge opens the store and journal of cfg, with the reader when withReader is set (the
+// commands that only look at the store do not pay for the wasm start).
+func openBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, withReader bool) (*bridge.Bridge, func(), error) {
+	o := bridge.Options{Config: cfg, Logger: logger}
+	cleanup := func() {}
+	if withReader {
+		sp, err := trust.Load(cfg.Trust.DomainsFile)
+		if err != nil {
+			return nil, nil, configError{err}
+		}
+		r, closeReader, err := newReader(ctx, cfg.DataDir, sp)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.Reader = r
+		cleanup = closeReader
+	}
+	b, err := bridge.Open(ctx, o)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return b, func() { b.Close(); cleanup() }, nil
+}
+
+func currentUser() string {
+	for _, k := range []string{"SUDO_USER", "USER", "USERNAME"} {
+		if v := os.Getenv(k); v != "" {
+			return "cli:" + v
+		}
+	}
+	return "cli"
+}
