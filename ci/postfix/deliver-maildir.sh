@@ -1,0 +1,26 @@
+#!/bin/sh
+# Postfix pipe(8) delivery for the CI operator: the message on stdin goes to the Maildir
+# ROOT/DOMAIN/LOCAL/ (tmp/, then renamed into new/, so a reader never sees half a file).
+# setup.sh installs it as the transport of the virtual mailbox domains, because virtual(8)
+# refuses $1-style substitutions from a regexp map, and we want one Maildir per local part
+# without listing the local parts.
+#
+#   deliver-maildir.sh ROOT RECIPIENT        (run by Postfix as user vmail)
+#
+# Exit codes are sysexits(3), which pipe(8) turns into bounce (67) or retry (75).
+set -u
+root=$1
+rcpt=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
+local_part=${rcpt%@*}
+domain=${rcpt##*@}
+case "$local_part/$domain" in
+  */*/*|.*|*/.*|"/"*|*"/") echo "bad recipient $rcpt" >&2; exit 67 ;;
+esac
+[ "$local_part@$domain" = "$rcpt" ] || { echo "bad recipient $rcpt" >&2; exit 67; }
+box="$root/$domain/$local_part"
+mkdir -p "$box/tmp" "$box/new" "$box/cur" || exit 75
+name="$(date +%s).M$(date +%N)P$$.$(hostname 2>/dev/null || echo ci)"
+cat >"$box/tmp/$name" || { rm -f "$box/tmp/$name"; exit 75; }
+size=$(wc -c <"$box/tmp/$name" | tr -d ' ')
+mv "$box/tmp/$name" "$box/new/$name,S=$size" || exit 75
+exit 0

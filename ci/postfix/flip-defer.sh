@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Lets one deferring recipient (defer*@…, which ci/postfix/setup.sh makes answer
+# 450 4.2.0 at RCPT) through from now on: the next delivery attempt is accepted.
+#
+#   ci/postfix/flip-defer.sh ADDRESS...      (root)
+#
+# The address goes into the hash map checked before the defer rule; smtpd processes notice a
+# rebuilt map at their next connection, and the reload makes sure of it. Returns once Postfix
+# has reloaded; Postfix keeps its listening sockets, so no connection is refused meanwhile.
+set -euo pipefail
+CONF=/etc/postfix/mssbridge
+[ $# -ge 1 ] || { echo "usage: $0 ADDRESS..." >&2; exit 2; }
+[ -d "$CONF" ] || { echo "$0: $CONF missing: run ci/postfix/setup.sh first" >&2; exit 1; }
+for addr in "$@"; do
+  case $addr in
+    *@*) ;;
+    *) echo "$0: not an address: $addr" >&2; exit 2 ;;
+  esac
+  addr=$(printf '%s' "$addr" | tr '[:upper:]' '[:lower:]')
+  grep -qxF "$addr OK" "$CONF/flips" 2>/dev/null || printf '%s OK\n' "$addr" >>"$CONF/flips"
+done
+postmap "hash:$CONF/flips"
+postfix reload >/dev/null 2>&1
+echo "flipped: $* now accepted"
