@@ -1,0 +1,303 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/mssbridge/mssbridge/audit"
+	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/operator"
+	"github.com/mssbridge/mssbridge/reading"
+	"github.com/mssbridge/mssbridge/store"
+)
+
+// lineReader stands in for the PDF reader: the document's "TO:" line gives the recipient.
+// The pipeline, not reading, is under test here.
+type lineReader struct{}
+
+func (lineReader) Read(_ context.Context, path, _ string) (reading.Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return reading.Result{}, err
+	}
+	res := reading.Result{Decision: reading.DecisionSend, Pages: 1, TextLayer: true,
+		Patient:  reading.Patient{FamilyName: "DUPONT", GivenNames: "Marie", BirthDate: "1956-03-12"},
+		Document: reading.Document{Title: "Compte rendu"}}
+	for _, line := range strings.Split(string(data), "\n") {
+		if a, ok := strings.CutPrefix(line, "TO:"); ok {
+			res.Recipients = append(res.Recipients, reading.Recipient{Address: strings.TrimSpace(a), Role: reading.RoleTo, Source: reading.SourceTag})
+		}
+	}
+	if len(res.Recipients) == 0 {
+		res.Decision, res.Reasons = reading.DecisionHold, []string{reading.ReasonNoRecipient}
+	}
+	return res, nil
+}
+
+type harness struct {
+	t     *testing.T
+	op    *operator.Operator
+	cfg   *config.Config
+	input string
+	b     *Bridge
+	stop  context.CancelFunc
+	done  chan error
+}
+
+func newHarness(t *testing.T, reply func(from, rcpt string) *smtp.SMTPError) *harness {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	op, err := operator.Start(ctx, operator.Options{Dir: filepath.Join(dir, "operator"), Reply: reply})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close() })
+	box := "noreply-bio@ch-exemple.mssante.fr"
+	cert, key, err := op.IssueClient(box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port := splitAddr(t, op.SMTPAddr)
+	input := filepath.Join(dir, "in")
+	yaml := fmt.Sprintf(`data_dir: %s
+boxes:
+  - id: bio
+    address: %s
+    smtp: {host: %s, port: %s, security: starttls, ca_file: %s, cert_file: %s, key_file: %s}
+inputs:
+  - {id: depot, path: %s, box: bio}
+routing:
+  default_action: send
+watch: {quiet: 100ms, rescan: 300ms}
+sending: {retry_initial: 200ms, retry_max: 1s, timeout: 5s}
+`, filepath.Join(dir, "data"), box, host, port, op.CAFile(), cert, key, input)
+	cfgPath := filepath.Join(dir, "mssbridge.yaml")
+	os.WriteFile(cfgPath, []byte(yaml), 0o600)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, op: op, cfg: cfg, input: input}
+}
+
+func splitAddr(t *testing.T, addr string) (string, string) {
+	i := strings.LastIndexByte(addr, ':')
+	return addr[:i], addr[i+1:]
+}
+
+func (h *harness) start() {
+	h.t.Helper()
+	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.b, h.stop, h.done = b, cancel, make(chan error, 1)
+	go func() { h.done <- b.Run(ctx) }()
+	h.t.Cleanup(h.shutdown)
+}
+
+func (h *harness) shutdown() {
+	if h.stop == nil {
+		return
+	}
+	h.stop()
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		h.t.Error("bridge did not stop within 10 s")
+	}
+	h.b.Close()
+	h.stop = nil
+}
+
+func (h *harness) drop(name, content string) {
+	h.t.Helper()
+	if err := os.MkdirAll(h.input, 0o700); err != nil {
+		h.t.Fatal(err)
+	}
+	tmp := filepath.Join(h.input, "."+name+".part")
+	os.WriteFile(tmp, []byte(content), 0o600)
+	if err := os.Rename(tmp, filepath.Join(h.input, name)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) waitState(state store.State, n int) []store.Job {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		jobs, err := h.b.Store().List(context.Background(), store.Filter{States: []store.State{state}})
+		if err == nil && len(jobs) >= n {
+			return jobs
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	all, _ := h.b.Store().List(context.Background(), store.Filter{})
+	for _, j := range all {
+		h.t.Logf("job %s %s tries=%d err=%s", j.ID, j.State, j.Tries, j.LastError)
+	}
+	h.t.Fatalf("no %d job(s) in state %s after 15 s", n, state)
+	return nil
+}
+
+func pdfLike(to string) string {
+	return "%PDF-1.4\nTO:" + to + "\n" + strings.Repeat("x", 100) + "\n%%EOF\n"
+}
+
+func TestDropIsDeliveredByteIdentical(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	doc := pdfLike("paul.mercier@medecin.mssante.fr")
+	h.drop("CR Hélène.pdf", doc)
+	jobs := h.waitState(store.StateSent, 1)
+	ds := h.op.Deliveries()
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(ds))
+	}
+	d := ds[0]
+	if d.MessageID != jobs[0].MessageID {
+		t.Errorf("delivered Message-ID %s, job has %s", d.MessageID, jobs[0].MessageID)
+	}
+	if d.MailOpts.EnvelopeID != jobs[0].ID || len(d.RcptNotify["paul.mercier@medecin.mssante.fr"]) != 2 {
+		t.Errorf("DSN not requested: envid=%q notify=%v", d.MailOpts.EnvelopeID, d.RcptNotify)
+	}
+	if jobs[0].DSN != "requested" {
+		t.Errorf("job DSN = %q", jobs[0].DSN)
+	}
+	if !bytes.Contains(d.Data, []byte("filename*=utf-8''CR%20H%C3%A9l%C3%A8ne.pdf")) {
+		t.Errorf("attachment name not RFC 2231 in:\n%s", d.Data[:min(len(d.Data), 1500)])
+	}
+	if entries, _ := os.ReadDir(h.input); len(entries) != 0 {
+		t.Errorf("input not empty: %v", entries)
+	}
+	archived, err := filepath.Glob(filepath.Join(h.cfg.DataDir, "sent", "*", jobs[0].ID+".pdf"))
+	if err != nil || len(archived) != 1 {
+		t.Fatalf("archive: %v %v", archived, err)
+	}
+	if got, _ := os.ReadFile(archived[0]); string(got) != doc {
+		t.Error("archived document differs from the dropped one")
+	}
+	h.shutdown()
+	rep, err := audit.Verify(filepath.Join(h.cfg.DataDir, "audit", "journal.jsonl"))
+	if err != nil || rep.Entries < 4 {
+		t.Errorf("audit verify: %+v %v", rep, err)
+	}
+	journal, _ := os.ReadFile(filepath.Join(h.cfg.DataDir, "audit", "journal.jsonl"))
+	if bytes.Contains(journal, []byte("DUPONT")) || bytes.Contains(journal, []byte("Dupont")) {
+		t.Error("patient name in the audit journal")
+	}
+}
+
+func TestOutOfTrustIsHeldAndNeverSent(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	h.drop("a.pdf", pdfLike("dr.lambert@gmail.com"))
+	jobs := h.waitState(store.StateHeld, 1)
+	var held map[string]any
+	data, err := os.ReadFile(filepath.Join(h.cfg.DataDir, "held", jobs[0].ID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(data, &held)
+	if !strings.Contains(fmt.Sprint(held["reasons"]), "hors de l'espace de confiance") {
+		t.Errorf("held reasons: %v", held["reasons"])
+	}
+	if _, err := os.Stat(filepath.Join(h.cfg.DataDir, "held", jobs[0].ID+".pdf")); err != nil {
+		t.Errorf("held pdf missing: %v", err)
+	}
+	if n := len(h.op.Deliveries()); n != 0 {
+		t.Errorf("%d deliveries for an out-of-trust recipient", n)
+	}
+	// A human may not release it to the same address either.
+	if _, err := h.b.Release(context.Background(), jobs[0].ID, ReleaseOptions{}); err == nil {
+		t.Error("release to an out-of-trust address accepted")
+	}
+	// Released to a professional in the trust space, it goes.
+	if _, err := h.b.Release(context.Background(), jobs[0].ID, ReleaseOptions{To: []string{"paul.mercier@medecin.mssante.fr"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState(store.StateSent, 1)
+	if _, err := os.Stat(filepath.Join(h.cfg.DataDir, "held", jobs[0].ID+".json")); !os.IsNotExist(err) {
+		t.Errorf("held json left after release: %v", err)
+	}
+}
+
+func TestTemporaryThenSuccessKeepsMessageID(t *testing.T) {
+	var calls atomic.Int32
+	h := newHarness(t, func(from, rcpt string) *smtp.SMTPError {
+		if calls.Add(1) <= 2 {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	})
+	h.start()
+	h.drop("a.pdf", pdfLike("paul.mercier@medecin.mssante.fr"))
+	jobs := h.waitState(store.StateSent, 1)
+	if jobs[0].Tries != 3 {
+		t.Errorf("tries = %d, want 3", jobs[0].Tries)
+	}
+	if ds := h.op.Deliveries(); len(ds) != 1 || ds[0].MessageID != jobs[0].MessageID {
+		t.Errorf("deliveries %d", len(ds))
+	}
+}
+
+func TestPermanentGoesToFailed(t *testing.T) {
+	h := newHarness(t, func(from, rcpt string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	})
+	h.start()
+	h.drop("a.pdf", pdfLike("nobody@medecin.mssante.fr"))
+	jobs := h.waitState(store.StateFailed, 1)
+	data, err := os.ReadFile(filepath.Join(h.cfg.DataDir, "failed", jobs[0].ID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed map[string]any
+	json.Unmarshal(data, &failed)
+	if !strings.Contains(fmt.Sprint(failed["server_reply"]), "550 5.1.1") || failed["tries"] != float64(1) {
+		t.Errorf("failed json: %s", data)
+	}
+	if !strings.Contains(fmt.Sprint(failed["last_error"]), "refusé le destinataire") {
+		t.Errorf("last_error not in plain French: %v", failed["last_error"])
+	}
+}
+
+func TestRestartResendsInterruptedSendWithSameMessageID(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	h.drop("a.pdf", pdfLike("paul.mercier@medecin.mssante.fr"))
+	jobs := h.waitState(store.StateSent, 1)
+	h.shutdown()
+	// Simulate a crash after the server accepted but before the store said so.
+	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := jobs[0].ID
+	archived, _ := filepath.Glob(filepath.Join(h.cfg.DataDir, "sent", "*", id+".pdf"))
+	os.Rename(archived[0], filepath.Join(h.cfg.DataDir, "spool", id+".pdf"))
+	b.Store().Update(context.Background(), id, func(j *store.Job) error { j.State = store.StateSending; return nil })
+	b.Close()
+	h.start()
+	h.waitState(store.StateSent, 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.op.Deliveries()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	ds := h.op.Deliveries()
+	if len(ds) != 2 || ds[0].MessageID != ds[1].MessageID {
+		t.Fatalf("want the same message twice with one Message-ID, got %d deliveries", len(ds))
+	}
+}
