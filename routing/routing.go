@@ -129,7 +129,8 @@ func (r *Router) Route(d Document) Decision {
 	}
 	if res.Decision != reading.DecisionSend {
 		action = Hold
-		reasons = append(reasons, res.Reasons...)
+		// What the reading found comes first: it is what the secretary must fix.
+		reasons = append(append([]string{}, res.Reasons...), reasons...)
 	}
 	if len(dec.To) == 0 {
 		action = Hold
@@ -141,7 +142,7 @@ func (r *Router) Route(d Document) Decision {
 	for _, a := range append(append([]string{}, dec.To...), dec.Cc...) {
 		if !r.trust.Contains(a) {
 			action = Hold
-			reason := fmt.Sprintf("Destinataire hors de l'espace de confiance MSSanté : %s (aucun envoi n'est fait hors de l'espace de confiance)", a)
+			reason := fmt.Sprintf("Destinataire hors de l'espace de confiance MSSanté : %s", a)
 			if !contains(reasons, reason) {
 				reasons = append(reasons, reason)
 			}
