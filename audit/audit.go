@@ -137,9 +137,11 @@ type Journal struct {
 	path string
 
 	mu   sync.Mutex
-	f    *os.File
+	f    *os.File // append-only handle: the lines go here
+	lk   *os.File // read-only handle the file lock is taken on (Windows cannot lock f)
 	seq  int64
 	hash string
+	size int64 // file size after our last write or read of the tail; -1: unknown
 	err  error // sticky: set after a failed write, the file may hold a partial line
 }
 
@@ -154,6 +156,10 @@ var now = time.Now
 // discarded bytes. A last line that parses but whose hash is wrong is not a crash: Open
 // refuses it with a *BrokenError and leaves the file alone. Open reads only the tail of
 // the file; run Verify to check all of it.
+//
+// Several Journals, in one process or several (the service and a command run beside
+// it), may append to the same file: each Append takes an exclusive lock on the file
+// (flock on Unix, LockFileEx on Windows) and first catches up with what the others wrote.
 func Open(path string) (*Journal, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -163,14 +169,8 @@ func Open(path string) (*Journal, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		created = true
 	}
-
-	last, discarded, reason, err := repairTail(path)
-	if err != nil {
-		return nil, err
-	}
-
-	// Windows opens O_APPEND files without the right to truncate, so the repair above
-	// uses its own handle and this one only appends.
+	// Windows opens O_APPEND files without the right to truncate, so repairs use their
+	// own handle and this one only appends.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
@@ -178,13 +178,53 @@ func Open(path string) (*Journal, error) {
 	if created {
 		syncDir(dir)
 	}
-	j := &Journal{path: path, f: f}
+	// LockFileEx needs a handle with read or write-data access, which Go's O_APPEND
+	// handle on Windows lacks; a read-only handle serves every system.
+	lk, err := os.Open(path)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	j := &Journal{path: path, f: f, lk: lk, size: -1}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	unlock, err := lockFile(lk)
+	if err != nil {
+		f.Close()
+		lk.Close()
+		return nil, fmt.Errorf("audit: locking %s: %w", path, err)
+	}
+	defer unlock()
+	if err := j.catchUp(); err != nil {
+		f.Close()
+		lk.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// catchUp reads the tail again when the file is not as this Journal left it (first
+// use, another writer, a crash of another writer) and repairs a torn last line. The
+// caller holds j.mu and the file lock.
+func (j *Journal) catchUp() error {
+	st, err := j.f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if st.Size() == j.size {
+		return nil
+	}
+	last, discarded, reason, newSize, err := repairTail(j.path)
+	if err != nil {
+		return err
+	}
+	j.seq, j.hash, j.size = 0, "", newSize
 	if last != nil {
 		j.seq, j.hash = last.Seq, last.Hash
 	}
 	if discarded != nil {
 		sum := sha256.Sum256(discarded)
-		_, err := j.Append(context.Background(), Entry{
+		_, err := j.appendLocked(Entry{
 			Event: EventRepaired,
 			Actor: "mssbridge",
 			Detail: map[string]string{
@@ -193,12 +233,9 @@ func Open(path string) (*Journal, error) {
 				"reason":           reason,
 			},
 		})
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
+		return err
 	}
-	return j, nil
+	return nil
 }
 
 // tailChunk is how much of the end of the file Open reads first to find the last line.
@@ -206,20 +243,21 @@ func Open(path string) (*Journal, error) {
 const tailChunk = 64 << 10
 
 // repairTail finds the last entry of the journal at path, cutting off a torn last line.
-// It returns the last sound entry (nil for an empty journal) and the discarded bytes.
-func repairTail(path string) (last *Entry, discarded []byte, reason string, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// It returns the last sound entry (nil for an empty journal), the discarded bytes and
+// the file's size afterwards.
+func repairTail(path string) (last *Entry, discarded []byte, reason string, newSize int64, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("audit: %w", err)
+		return nil, nil, "", 0, fmt.Errorf("audit: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("audit: %w", err)
+		return nil, nil, "", 0, fmt.Errorf("audit: %w", err)
 	}
 	size := st.Size()
 	if size == 0 {
-		return nil, nil, "", nil
+		return nil, nil, "", 0, nil
 	}
 
 	// Read backwards until the buffer holds the last two lines whole (or starts at the
@@ -231,7 +269,7 @@ func repairTail(path string) (last *Entry, discarded []byte, reason string, err 
 		start = max(size-n, 0)
 		buf = make([]byte, size-start)
 		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
-			return nil, nil, "", fmt.Errorf("audit: %w", err)
+			return nil, nil, "", 0, fmt.Errorf("audit: %w", err)
 		}
 		if start == 0 || bytes.Count(buf[:len(buf)-1], []byte{'\n'}) >= 2 {
 			break
@@ -249,9 +287,9 @@ func repairTail(path string) (last *Entry, discarded []byte, reason string, err 
 		if err := json.Unmarshal(buf[lastStart:len(buf)-1], &e); err == nil {
 			if e.Hash != e.ComputeHash() {
 				lineNo := countLines(f, start+int64(lastStart))
-				return nil, nil, "", &BrokenError{Seq: e.Seq, Line: lineNo + 1, Reason: "last entry's hash does not match its content"}
+				return nil, nil, "", 0, &BrokenError{Seq: e.Seq, Line: lineNo + 1, Reason: "last entry's hash does not match its content"}
 			}
-			return &e, nil, "", nil
+			return &e, nil, "", size, nil
 		}
 		reason = "last line is not valid JSON"
 	}
@@ -264,19 +302,19 @@ func repairTail(path string) (last *Entry, discarded []byte, reason string, err 
 		var e Entry
 		if err := json.Unmarshal(buf[prevStart:prevEnd], &e); err != nil || e.Hash != e.ComputeHash() {
 			lineNo := countLines(f, start+int64(prevStart))
-			return nil, nil, "", &BrokenError{Seq: e.Seq, Line: lineNo + 1, Reason: "the entry before the torn last line is not sound"}
+			return nil, nil, "", 0, &BrokenError{Seq: e.Seq, Line: lineNo + 1, Reason: "the entry before the torn last line is not sound"}
 		}
 		last = &e
 	}
 
 	discarded = slices.Clone(buf[lastStart:])
 	if err := f.Truncate(start + int64(lastStart)); err != nil {
-		return nil, nil, "", fmt.Errorf("audit: cutting torn last line: %w", err)
+		return nil, nil, "", 0, fmt.Errorf("audit: cutting torn last line: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		return nil, nil, "", fmt.Errorf("audit: %w", err)
+		return nil, nil, "", 0, fmt.Errorf("audit: %w", err)
 	}
-	return last, discarded, reason, nil
+	return last, discarded, reason, start + int64(lastStart), nil
 }
 
 // countLines counts the newlines in the first n bytes of f (for error messages only).
@@ -326,6 +364,19 @@ func (j *Journal) Append(ctx context.Context, e Entry) (Entry, error) {
 	if j.err != nil {
 		return Entry{}, j.err
 	}
+	unlock, err := lockFile(j.lk)
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: locking %s: %w", j.path, err)
+	}
+	defer unlock()
+	if err := j.catchUp(); err != nil {
+		return Entry{}, err
+	}
+	return j.appendLocked(e)
+}
+
+// appendLocked chains, writes and syncs e. The caller holds j.mu and the file lock.
+func (j *Journal) appendLocked(e Entry) (Entry, error) {
 	e.Seq = j.seq + 1
 	e.Time = now().UTC().Round(0)
 	e.Prev = j.hash
@@ -344,10 +395,12 @@ func (j *Journal) Append(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, j.err
 	}
 	j.seq, j.hash = e.Seq, e.Hash
+	j.size += int64(len(line))
 	return e, nil
 }
 
-// Last returns the seq and hash of the newest entry (0 and "" for an empty journal).
+// Last returns the seq and hash of the newest entry this Journal knows of (0 and "" for
+// an empty journal). Another process may have appended since.
 func (j *Journal) Last() (seq int64, hash string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -365,7 +418,10 @@ func (j *Journal) Close() error {
 		return nil
 	}
 	err := j.f.Close()
-	j.f = nil
+	if lerr := j.lk.Close(); err == nil {
+		err = lerr
+	}
+	j.f, j.lk = nil, nil
 	return err
 }
 
