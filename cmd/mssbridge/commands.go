@@ -15,13 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kardianos/service"
-
 	"github.com/mssbridge/mssbridge/audit"
 	"github.com/mssbridge/mssbridge/bridge"
 	"github.com/mssbridge/mssbridge/config"
 	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/safefile"
+	"github.com/mssbridge/mssbridge/service"
 	"github.com/mssbridge/mssbridge/store"
 	"github.com/mssbridge/mssbridge/trust"
 )
@@ -32,18 +31,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return usageError{err.Error()}
 	}
-	if runtime.GOOS == "windows" && !service.Interactive() {
-		// Started by the Windows service manager: hand over to
-		// kardianos, which reports start and stop to the manager.
+	if runtime.GOOS == "windows" && service.UnderManager() {
+		// Started by the Windows service manager: it must be answered through kardianos.
 		path, err := filepath.Abs(resolveConfigPath(*cfgPath))
 		if err != nil {
 			return err
 		}
-		s, err := service.New(&program{cfgPath: path}, serviceConfig(path))
-		if err != nil {
-			return err
-		}
-		return s.Run()
+		return runAsService(path)
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {

@@ -6,54 +6,38 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kardianos/service"
+	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/service"
 )
 
-// program adapts the bridge to kardianos/service: Start must not block, Stop cancels.
-type program struct {
-	cfgPath string
-	cancel  context.CancelFunc
-	done    chan error
+func serviceOptions(cfgPath string, cfg *config.Config) service.Options {
+	o := service.Options{ConfigPath: cfgPath}
+	if cfg != nil {
+		o.WritePaths = append(o.WritePaths, cfg.DataDir)
+		for _, in := range cfg.Inputs {
+			o.WritePaths = append(o.WritePaths, in.Path)
+		}
+		if cfg.Import.Path != "" {
+			o.WritePaths = append(o.WritePaths, cfg.Import.Path)
+		}
+	}
+	return o
 }
 
-func (p *program) Start(s service.Service) error {
-	cfg, err := loadConfig(p.cfgPath)
-	if err != nil {
-		return err
-	}
-	logOut, closeLog, err := logWriter(cfg, os.Stderr)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan error, 1)
-	go func() {
+// runAsService is what the OS service manager starts.
+func runAsService(cfgPath string) error {
+	return service.Run(serviceOptions(cfgPath, nil), func(ctx context.Context) error {
+		cfg, err := loadConfig(cfgPath)
+		if err != nil {
+			return err
+		}
+		logOut, closeLog, err := logWriter(cfg, os.Stderr)
+		if err != nil {
+			return err
+		}
 		defer closeLog()
-		p.done <- runBridge(ctx, cfg, newLogger(logOut, cfg.Log.Level), nil)
-	}()
-	return nil
-}
-
-func (p *program) Stop(s service.Service) error {
-	if p.cancel == nil {
-		return nil
-	}
-	p.cancel()
-	return <-p.done
-}
-
-func serviceConfig(cfgPath string) *service.Config {
-	return &service.Config{
-		Name:        "mssbridge",
-		DisplayName: "mssbridge (passerelle MSSanté)",
-		Description: "Sends documents printed or dropped by the clinical software to MSSanté, and deposits received ones.",
-		Arguments:   []string{"run", "-c", cfgPath},
-		Option: service.KeyValue{
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "10s",
-			"Restart":                "on-failure",
-		},
-	}
+		return runBridge(ctx, cfg, newLogger(logOut, cfg.Log.Level), nil)
+	})
 }
 
 func cmdService(ctx context.Context, e env, args []string) error {
@@ -70,34 +54,27 @@ func cmdService(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var cfg *config.Config
 	if action == "install" {
-		if _, err := loadConfig(path); err != nil {
+		if cfg, err = loadConfig(path); err != nil {
 			return err
 		}
 	}
-	s, err := service.New(&program{cfgPath: path}, serviceConfig(path))
-	if err != nil {
-		return fmt.Errorf("service: %w", err)
-	}
 	switch action {
 	case "install", "uninstall", "start", "stop":
-		if err := service.Control(s, action); err != nil {
-			return fmt.Errorf("service %s: %w", action, err)
+		if err := service.Control(serviceOptions(path, cfg), action); err != nil {
+			return err
 		}
 		fmt.Fprintf(e.stdout, "service %s: done\n", action)
 		return nil
 	case "status":
-		st, err := s.Status()
+		st, err := service.Status(serviceOptions(path, nil))
 		if err != nil {
-			return fmt.Errorf("service status: %w", err)
+			return err
 		}
-		names := map[service.Status]string{service.StatusRunning: "running", service.StatusStopped: "stopped", service.StatusUnknown: "unknown"}
-		fmt.Fprintf(e.stdout, "service mssbridge: %s\n", names[st])
+		fmt.Fprintf(e.stdout, "service %s: %s\n", service.Name, st)
 		return nil
-	case "run":
-		// What the service manager starts on Windows (kardianos dispatches there).
-		return s.Run()
 	default:
-		return usagef("service: unknown action %q", action)
+		return usagef("service: unknown action %q (install, uninstall, start, stop, status)", action)
 	}
 }
