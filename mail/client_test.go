@@ -1,0 +1,159 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/mssbridge/mssbridge/operator"
+	"github.com/mssbridge/mssbridge/pki"
+)
+
+const box = "noreply-bio@ch-exemple.mssante.fr"
+
+func startOperator(t *testing.T, reply func(from, rcpt string) *smtp.SMTPError) *operator.Operator {
+	t.Helper()
+	op, err := operator.Start(context.Background(), operator.Options{Dir: t.TempDir(), Reply: reply})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close() })
+	return op
+}
+
+func endpoint(t *testing.T, op *operator.Operator, addr string, sec Security, withCert bool) Endpoint {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	p, _ := strconv.Atoi(port)
+	cert, key := "", ""
+	if withCert {
+		var err error
+		if cert, key, err = op.IssueClient(box); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc, err := TLSConfig(host, op.CAFile(), cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Endpoint{Host: host, Port: p, Security: sec, TLS: tc, Timeout: 5 * time.Second}
+}
+
+func TestSendReusesConnectionAndRequestsDSN(t *testing.T) {
+	op := startOperator(t, nil)
+	for _, tc := range []struct {
+		name string
+		addr string
+		sec  Security
+	}{{"starttls", op.SMTPAddr, StartTLS}, {"implicit tls", op.SMTPSAddr, ImplicitTLS}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := NewClient(endpoint(t, op, tc.addr, tc.sec, true), 1)
+			defer cl.Close()
+			for i := 0; i < 3; i++ {
+				res, err := cl.Send(context.Background(), Envelope{From: box, To: []string{"a@medecin.mssante.fr"}, EnvelopeID: "job-" + strconv.Itoa(i),
+					Data: []byte("Subject: t\r\nMessage-Id: <m" + strconv.Itoa(i) + "@x>\r\n\r\nbody\r\n")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !res.DSN || !strings.HasPrefix(res.Reply, "250") {
+					t.Errorf("result %+v", res)
+				}
+			}
+		})
+	}
+	ds := op.Deliveries()
+	if len(ds) != 6 || ds[2].MailOpts.EnvelopeID != "job-2" || len(ds[2].RcptNotify["a@medecin.mssante.fr"]) != 2 {
+		t.Fatalf("deliveries: %d, %+v", len(ds), ds[len(ds)-1].MailOpts)
+	}
+}
+
+func TestClassification(t *testing.T) {
+	op := startOperator(t, func(from, rcpt string) *smtp.SMTPError {
+		switch {
+		case strings.HasPrefix(rcpt, "defer"):
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "later"}
+		case strings.HasPrefix(rcpt, "reject"):
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		case strings.HasPrefix(rcpt, "cert"):
+			return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "certificat client expiré"}
+		}
+		return nil
+	})
+	good := endpoint(t, op, op.SMTPAddr, StartTLS, true)
+	noCert := endpoint(t, op, op.SMTPAddr, StartTLS, false)
+	rogueCA, _ := pki.NewCA("rogue", time.Hour)
+	rogue, _ := rogueCA.IssueClient(box, time.Hour)
+	rogue.WriteFiles(filepath.Join(t.TempDir()), "rogue")
+	rogueEP := endpoint(t, op, op.SMTPAddr, StartTLS, false)
+	rc, _ := rogue.TLSCertificate()
+	rogueEP.TLS.Certificates = []tls.Certificate{rc}
+	untrusted := endpoint(t, op, op.SMTPAddr, StartTLS, true)
+	untrusted.TLS.RootCAs = rogueCA.Pool()
+	tests := []struct {
+		name   string
+		ep     Endpoint
+		rcpt   string
+		class  Class
+		code   int
+		french string
+	}{
+		{"4xx", good, "defer@medecin.mssante.fr", Temporary, 451, "différé"},
+		{"5xx", good, "reject@medecin.mssante.fr", Permanent, 550, "refusé le destinataire"},
+		{"421 about the certificate", good, "cert@medecin.mssante.fr", Config, 421, "certificat client"},
+		{"no client certificate", noCert, "a@medecin.mssante.fr", Config, 0, "certificat client"},
+		{"client certificate from another CA", rogueEP, "a@medecin.mssante.fr", Config, 0, "certificat client"},
+		{"server not trusted", untrusted, "a@medecin.mssante.fr", Config, 0, "certificat du serveur"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := NewClient(tt.ep, 1)
+			defer cl.Close()
+			_, err := cl.Send(context.Background(), Envelope{From: box, To: []string{tt.rcpt}, EnvelopeID: "j", Data: []byte("Subject: x\r\n\r\nx\r\n")})
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v (%T), want *mail.Error", err, err)
+			}
+			if e.Class != tt.class || e.Code != tt.code {
+				t.Errorf("class %s code %d, want %s %d (%v)", e.Class, e.Code, tt.class, tt.code, err)
+			}
+			if !strings.Contains(e.French(), tt.french) {
+				t.Errorf("French() = %q, want it to mention %q", e.French(), tt.french)
+			}
+		})
+	}
+}
+
+func TestProbe(t *testing.T) {
+	op := startOperator(t, nil)
+	caps, err := Probe(context.Background(), endpoint(t, op, op.SMTPAddr, StartTLS, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !caps.DSN || !caps.StartTLS || caps.Size == 0 || caps.TLSVersion == "" {
+		t.Errorf("capabilities %+v", caps)
+	}
+}
+
+func TestServerDroppedIdleConnectionIsRedialled(t *testing.T) {
+	op := startOperator(t, nil)
+	cl := NewClient(endpoint(t, op, op.SMTPAddr, StartTLS, true), 1)
+	defer cl.Close()
+	env := Envelope{From: box, To: []string{"a@medecin.mssante.fr"}, Data: []byte("Subject: x\r\n\r\nx\r\n")}
+	if _, err := cl.Send(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	// Break the idle connection behind the client's back.
+	c := <-cl.idle
+	c.c.Close()
+	cl.idle <- c
+	if _, err := cl.Send(context.Background(), env); err != nil {
+		t.Fatalf("send after a dropped idle connection: %v", err)
+	}
+}
