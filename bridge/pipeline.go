@@ -24,6 +24,10 @@ import (
 // has come is noticed; in-process work wakes the loop at once.
 const pollEvery = 500 * time.Millisecond
 
+// shutdownGrace is how long a stop waits for in-flight steps before cancelling them; service
+// managers allow 20-30 s before they kill, so this leaves ample margin.
+const shutdownGrace = 5 * time.Second
+
 // Run watches the inputs and moves jobs along until ctx ends. In-flight work finishes or is
 // released before it returns.
 func (b *Bridge) Run(ctx context.Context) error {
@@ -65,13 +69,22 @@ func (b *Bridge) loop(ctx context.Context) {
 	for _, box := range b.cfg.Boxes {
 		sendSlots[box.ID] = make(chan struct{}, max(1, b.cfg.Sending.Connections))
 	}
+	// Work in flight at a stop gets a grace period to finish (an SMTP exchange takes well under
+	// a second when the server is healthy); past it, it is cancelled and requeued, which is safe
+	// because the retry carries the same Message-ID.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	stopGrace := context.AfterFunc(ctx, func() {
+		time.AfterFunc(shutdownGrace, cancelWork)
+	})
+	defer stopGrace()
+	defer cancelWork()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		b.dispatch(ctx, &wg, store.StateClaimed, readSlots, nil, b.readAndRoute)
-		b.dispatch(ctx, &wg, store.StateRouted, nil, sendSlots, b.send)
+		b.dispatch(ctx, workCtx, &wg, store.StateClaimed, readSlots, nil, b.readAndRoute)
+		b.dispatch(ctx, workCtx, &wg, store.StateRouted, nil, sendSlots, b.send)
 		select {
 		case <-ctx.Done():
 			return
@@ -81,7 +94,10 @@ func (b *Bridge) loop(ctx context.Context) {
 	}
 }
 
-func (b *Bridge) dispatch(ctx context.Context, wg *sync.WaitGroup, state store.State, slots chan struct{}, perBox map[string]chan struct{}, work func(context.Context, store.Job)) {
+func (b *Bridge) dispatch(ctx, workCtx context.Context, wg *sync.WaitGroup, state store.State, slots chan struct{}, perBox map[string]chan struct{}, work func(context.Context, store.Job)) {
+	if ctx.Err() != nil {
+		return
+	}
 	jobs, err := b.store.Due(ctx, state, b.now(), 200)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -122,9 +138,7 @@ func (b *Bridge) dispatch(ctx context.Context, wg *sync.WaitGroup, state store.S
 				b.mu.Unlock()
 				b.signal()
 			}()
-			// A stop lets the current step finish (a few seconds at most: SMTP timeouts are
-			// bounded) so nothing is left half done; the store makes it safe anyway.
-			work(context.WithoutCancel(ctx), j)
+			work(workCtx, j)
 		}()
 	}
 }
@@ -323,6 +337,8 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 	sendCtx, cancel := context.WithTimeout(ctx, 2*b.cfg.Sending.Timeout+10*time.Second)
 	result, err := sender.Send(sendCtx, mail.Envelope{From: box.Address, To: append(append([]string{}, dec.To...), dec.Cc...), EnvelopeID: j.ID, Data: raw})
 	cancel()
+	// Whatever happened on the wire is recorded, even if a stop cancelled the send.
+	ctx = context.WithoutCancel(ctx)
 	if err == nil {
 		b.sent(ctx, j, result)
 		return
