@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"sync"
-	"unicode"
 
 	"github.com/klippa-app/go-pdfium"
 	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
@@ -24,13 +22,15 @@ import (
 type Page struct {
 	Number int    // 1-based
 	Text   string // the lines joined with "\n", normalised with NormalizeText
-	Lines  []Line // in PDFium's reading order; blank lines left out
+	Lines  []Line // in PDFium's reading order (content order, line by line); blank lines left out
 }
 
 // Line is one line of text and the box it occupies, in PDF points in the page's user space
 // (origin at the bottom left, y upwards): (X0, Y0) is the bottom-left corner, (X1, Y1) the
 // top-right one. The box is the union of PDFium's text rectangles for the line's characters;
-// it is zero when PDFium gave none.
+// it is zero when PDFium gave none. Text that PDFium puts on one line but that a wide blank
+// separates (two columns, a date to the right of a tag) gives two Lines at the same height,
+// left one first.
 type Line struct {
 	Text           string
 	X0, Y0, X1, Y1 float64
@@ -198,6 +198,10 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
+		// PDFium's own verdicts (format, file, security) leave it sound; anything else, such
+		// as a trap, may not.
+		discard = discard || !(errors.Is(err, pdfiumerrors.ErrFormat) || errors.Is(err, pdfiumerrors.ErrFile) ||
+			errors.Is(err, pdfiumerrors.ErrSecurity) || errors.Is(err, pdfiumerrors.ErrUnknown))
 		return fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	defer func() {
@@ -208,6 +212,7 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
 	if err != nil {
+		discard = true
 		return fmt.Errorf("%w: page count: %v", ErrUnreadable, err)
 	}
 	if count.PageCount > bigDocumentPages {
@@ -222,6 +227,8 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return ctxErr
 			}
+			// A trap inside PDFium may leave its heap in any state: do not reuse it.
+			discard = true
 			return fmt.Errorf("%w: page %d: %v", ErrUnreadable, i+1, err)
 		}
 		if err := fn(p); err != nil {
@@ -263,57 +270,108 @@ func readPage(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i int) (Page, er
 	aligned := len(chars) == cc.Count
 
 	var texts []string
-	start := 0
-	flush := func(end int) error {
+	add := func(start, end int, box *span) {
 		text := NormalizeText(string(chars[start:end]))
-		text = strings.TrimRightFunc(text, unicode.IsSpace)
-		if strings.TrimSpace(text) == "" {
-			return nil
+		text = strings.TrimSpace(text)
+		if text == "" {
+			return
 		}
 		l := Line{Text: text}
-		if aligned {
-			if err := lineBox(inst, tp.TextPage, start, end-start, &l); err != nil {
-				return err
-			}
+		if box != nil && box.hasBox {
+			l.X0, l.Y0, l.X1, l.Y1 = box.x0, box.y0, box.x1, box.y1
 		}
 		page.Lines = append(page.Lines, l)
 		texts = append(texts, text)
+	}
+	flush := func(start, end int) error {
+		if start >= end || strings.TrimSpace(string(chars[start:end])) == "" {
+			return nil
+		}
+		if !aligned {
+			add(start, end, nil)
+			return nil
+		}
+		spans, err := lineSpans(inst, tp.TextPage, start, end)
+		if err != nil {
+			return err
+		}
+		for i := range spans {
+			add(spans[i].start, spans[i].end, &spans[i])
+		}
 		return nil
 	}
+	start := 0
 	for j, c := range chars {
 		if c == '\r' || c == '\n' {
-			if err := flush(j); err != nil {
+			if err := flush(start, j); err != nil {
 				return page, err
 			}
 			start = j + 1
 		}
 	}
-	if err := flush(len(chars)); err != nil {
+	if err := flush(start, len(chars)); err != nil {
 		return page, err
 	}
 	page.Text = strings.Join(texts, "\n")
 	return page, nil
 }
 
-// lineBox sets l's box to the union of PDFium's text rectangles for count characters from
-// start. PDFium merges the boxes of neighbouring characters of one text object into a
-// rectangle, so this is a handful of calls per line, not one per character.
-func lineBox(inst pdfium.Pdfium, tp references.FPDF_TEXTPAGE, start, count int, l *Line) error {
-	n, err := inst.FPDFText_CountRects(&requests.FPDFText_CountRects{TextPage: tp, StartIndex: start, Count: count})
-	if err != nil {
-		return err
+// columnGap: two pieces of text that PDFium put on one line are made two lines when the
+// blank between them is wider than this many times the text's height. A word space is a
+// third of it; columns, a right-aligned date beside a left-aligned tag, a form's label and
+// its far value are several times it. Splitting there keeps a tag's value to the tag.
+const columnGap = 3.0
+
+// span is a run of characters [start, end) of a PDFium line and the box it occupies.
+type span struct {
+	start, end     int
+	x0, y0, x1, y1 float64
+	hasBox         bool
+}
+
+func (s *span) extend(left, bottom, right, top float64) {
+	if !s.hasBox {
+		s.x0, s.y0, s.x1, s.y1, s.hasBox = left, bottom, right, top, true
+		return
 	}
-	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	s.x0, s.y0 = min(s.x0, left), min(s.y0, bottom)
+	s.x1, s.y1 = max(s.x1, right), max(s.y1, top)
+}
+
+// lineSpans cuts the characters [start, end) of one PDFium line where a wide blank separates
+// them, and gives each piece its box: the union of PDFium's text rectangles for its
+// characters. PDFium merges neighbouring characters of one text object into one rectangle,
+// so this is a handful of calls per line, not one per character.
+func lineSpans(inst pdfium.Pdfium, tp references.FPDF_TEXTPAGE, start, end int) ([]span, error) {
+	n, err := inst.FPDFText_CountRects(&requests.FPDFText_CountRects{TextPage: tp, StartIndex: start, Count: end - start})
+	if err != nil {
+		return nil, err
+	}
+	var spans []span
+	cur := span{start: start}
+	var prevRight, prevHeight float64
 	for k := 0; k < n.Count; k++ {
 		r, err := inst.FPDFText_GetRect(&requests.FPDFText_GetRect{TextPage: tp, Index: k})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		x0, x1 = min(x0, r.Left, r.Right), max(x1, r.Left, r.Right)
-		y0, y1 = min(y0, r.Bottom, r.Top), max(y1, r.Bottom, r.Top)
+		left, right := min(r.Left, r.Right), max(r.Left, r.Right)
+		bottom, top := min(r.Bottom, r.Top), max(r.Bottom, r.Top)
+		height := top - bottom
+		if k > 0 && left-prevRight > columnGap*max(height, prevHeight, 1) {
+			// The first character of this rectangle starts the next piece.
+			at, err := inst.FPDFText_GetCharIndexAtPos(&requests.FPDFText_GetCharIndexAtPos{
+				TextPage: tp, X: left + min(0.5, (right-left)/2), Y: (top + bottom) / 2, XTolerance: 0.5, YTolerance: 0.5,
+			})
+			if err == nil && at.CharIndex > cur.start && at.CharIndex < end {
+				cur.end = at.CharIndex
+				spans = append(spans, cur)
+				cur = span{start: at.CharIndex}
+			}
+		}
+		cur.extend(left, bottom, right, top)
+		prevRight, prevHeight = right, height
 	}
-	if n.Count > 0 {
-		l.X0, l.Y0, l.X1, l.Y1 = x0, y0, x1, y1
-	}
-	return nil
+	cur.end = end
+	return append(spans, cur), nil
 }

@@ -76,7 +76,11 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 	var sources []*found // in order of precedence: tag, metadata, sidecar
 
 	info, infoErr := pdf.InspectBytes(pdfBytes)
-	pages, textErr := r.ex.Text(ctx, pdfBytes)
+	var pages []pdf.Page
+	var textErr error
+	if !errors.Is(infoErr, pdf.ErrEncrypted) {
+		pages, textErr = r.ex.Text(ctx, pdfBytes)
+	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}

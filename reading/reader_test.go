@@ -76,6 +76,9 @@ func TestReadTagged(t *testing.T) {
 			recipients: []wantRecipient{{"paul.mercier@medecin.mssante.fr", RoleTo, SourceTag, true}},
 			patient:    Patient{INS: insDupont, INSKeyValid: true, FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"},
 			document:   Document{Title: "Compte rendu de consultation de cardiologie"}},
+		{file: "tag-beside-date.pdf", decision: DecisionSend,
+			recipients: []wantRecipient{{"paul.mercier@medecin.mssante.fr", RoleTo, SourceTag, true}},
+			patient:    Patient{INS: insDupont, INSKeyValid: true, FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}},
 		{file: "page2-tags.pdf", decision: DecisionSend, pages: 2,
 			recipients: []wantRecipient{
 				{"claire.benoit@medecin.mssante.fr", RoleTo, SourceTag, true},

@@ -53,4 +53,17 @@ showpage
 PS
 } > "$tmp/info.ps"
 ps2pdf "$tmp/info.ps" info.pdf
+# columns.pdf: text that PDFium puts on one line although a wide blank separates it.
+{
+  printf '%s' "$prolog"
+  cat <<'PS'
+/F findfont 8 scalefont setfont 56 700 moveto (#MSS-TO: a@b.mssante.fr) show
+/F findfont 11 scalefont setfont 400 700 moveto (Lyon, le 20 novembre 2026) show
+56 600 moveto (Colonne de gauche) show
+300 600.5 moveto (Colonne de droite) show
+56 500 moveto (Mots) show 82 500 moveto (proches) show 124 500 moveto (restent) show 162 500 moveto (ensemble) show
+showpage
+PS
+} > "$tmp/columns.ps"
+ps2pdf "$tmp/columns.ps" columns.pdf
 ls -l *.pdf

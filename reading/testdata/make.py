@@ -127,6 +127,13 @@ def main():
         (56, 40, "F", 8, "#MSS-box:biologie"),
     ]])
 
+    # A white tag at the height of the right-aligned date: PDFium makes one line of both.
+    ps2pdf("tag-beside-date.pdf", [letter() + [
+        (56, 760, "F", 7, "#MSS-TO: paul.mercier@medecin.mssante.fr", WHITE),
+        (400, 760, "F", 10, "Valmont, le 20 novembre 2026"),
+        (56, 40, "F", 7, f"#MSS-PATIENT: DUPONT|Marie Claire|1956-03-12|{INS_DUPONT}", WHITE),
+    ]])
+
     # Two tags on one printed line.
     ps2pdf("one-line-two-tags.pdf", [letter() + [
         (56, 50, "F", 8, "#MSS-TO: paul.mercier@medecin.mssante.fr #MSS-CC: claire.benoit@medecin.mssante.fr"),
