@@ -171,10 +171,17 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 		_ = inst.Kill()
 	})
 	discard := len(pdfBytes) > bigDocumentBytes
+	inCallback := false
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: PDFium panicked: %v", ErrUnreadable, r)
+		r := recover()
+		if r != nil {
 			discard = true
+			if inCallback {
+				// The caller's bug, not the document's: clean up, then let it go on.
+				defer panic(r)
+			} else {
+				err = fmt.Errorf("%w: PDFium panicked: %v", ErrUnreadable, r)
+			}
 		}
 		if !stopWatch() {
 			<-killed // killed: already invalidated, nothing to return to the pool
@@ -231,7 +238,10 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 			discard = true
 			return fmt.Errorf("%w: page %d: %v", ErrUnreadable, i+1, err)
 		}
-		if err := fn(p); err != nil {
+		inCallback = true
+		err = fn(p)
+		inCallback = false
+		if err != nil {
 			return err
 		}
 	}

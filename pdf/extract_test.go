@@ -216,6 +216,15 @@ func TestExtractorCancel(t *testing.T) {
 			t.Errorf("error %v, want the callback's", err)
 		}
 	})
+	t.Run("callback panic is the caller's", func(t *testing.T) {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the callback's panic", r)
+			}
+		}()
+		_ = testExtractor.Pages(context.Background(), long, func(Page) error { panic("boom") })
+		t.Error("no panic")
+	})
 	// Killed instances are replaced.
 	for i := 0; i < 3; i++ {
 		if _, err := testExtractor.Text(context.Background(), readFile(t, "testdata/info.pdf")); err != nil {

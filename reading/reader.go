@@ -59,7 +59,8 @@ func (r *Reader) Read(ctx context.Context, pdfPath, sidecarPath string) (Result,
 }
 
 // ReadBytes is Read for a document already in memory. name is the PDF's base name; sidecar
-// is nil when there is none, and sidecarName its base name for the reasons.
+// is nil when there is none, and sidecarName its base name for the reasons (NAME.json when
+// empty).
 func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, sidecarName string, sidecar []byte) (Result, error) {
 	if r.ex == nil {
 		return Result{}, errors.New("reading: no text extractor")
@@ -118,6 +119,9 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 		}
 	}
 	if sidecar != nil {
+		if sidecarName == "" {
+			sidecarName = strings.TrimSuffix(name, filepath.Ext(name)) + ".json"
+		}
 		sources = append(sources, parseSidecar(sidecarName, sidecar, now))
 	}
 
