@@ -104,12 +104,14 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 		if infoErr == nil && info.Pages > 0 {
 			res.Pages = info.Pages
 		}
-		for _, p := range pages {
+		texts := make([]string, len(pages))
+		for i, p := range pages {
+			texts[i] = p.Text
 			if strings.TrimSpace(p.Text) != "" {
 				res.TextLayer = true
-				break
 			}
 		}
+		res.Text = strings.Join(texts, "\f")
 		if !res.TextLayer {
 			res.hold("Aucun texte lisible dans le document (scan ?)")
 		}
@@ -260,7 +262,7 @@ func (r *Reader) decide(res *Result) {
 		}
 	}
 	if !hasTo {
-		res.hold("Aucun destinataire trouvé")
+		res.hold(ReasonNoRecipient)
 	}
 	pt := res.Patient
 	identified := (pt.FamilyName != "" && pt.GivenNames != "" && pt.BirthDate != "") ||

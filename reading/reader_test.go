@@ -210,6 +210,9 @@ func checkResult(t *testing.T, res Result, path string) {
 	if err := json.Unmarshal(js, &m); err != nil {
 		t.Fatal(err)
 	}
+	if _, ok := m["text"]; ok {
+		t.Errorf("the text layer is in the JSON: %s", js)
+	}
 	for _, k := range []string{"file", "sha256", "pages", "text_layer", "patient", "recipients", "document", "decision", "reasons"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON without %q: %s", k, js)
@@ -272,8 +275,14 @@ func TestReadSamples(t *testing.T) {
 				if res.Pages != 2 || !res.TextLayer {
 					t.Errorf("pages, text layer = %d, %v", res.Pages, res.TextLayer)
 				}
+				// Routing reads the normalised text, pages separated by form feeds.
+				p1, p2, ok := strings.Cut(res.Text, "\f")
+				if !ok || !strings.Contains(p1, "#MSS-TO: aminata.ndiaye@medecin.mssante.fr") ||
+					!strings.HasPrefix(p2, "Conclusion : fonction rénale stable.") || strings.Contains(p2, "\f") {
+					t.Errorf("Text = %q", res.Text)
+				}
 			case strings.HasPrefix(s.File, "08-"): // a scan
-				if res.Decision != DecisionHold || !contains(res.Reasons, "Aucun texte lisible dans le document (scan ?)") || res.TextLayer {
+				if res.Decision != DecisionHold || !contains(res.Reasons, "Aucun texte lisible dans le document (scan ?)") || res.TextLayer || res.Text != "" {
 					t.Errorf("decision %s, text layer %v, reasons %q", res.Decision, res.TextLayer, res.Reasons)
 				}
 			default: // untagged letters: held until the letter itself is read
