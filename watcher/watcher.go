@@ -757,7 +757,7 @@ func (l *loop) evaluate(e *entry, now time.Time) {
 		if !l.openable(e, now) {
 			return
 		}
-		l.dispatch(e, nil, Ready{Path: path, Size: e.size, ModTime: e.modTime, Incomplete: e.size == 0}, now)
+		l.dispatch(e, nil, Ready{Path: path, Size: e.size, ModTime: e.modTime, Incomplete: e.size == 0})
 		return
 	}
 
@@ -794,7 +794,7 @@ func (l *loop) evaluate(e *entry, now time.Time) {
 	}
 	r := Ready{Path: path, Size: e.size, ModTime: e.modTime, Incomplete: incomplete}
 	if e.kind != kindPDF {
-		l.dispatch(e, nil, r, now)
+		l.dispatch(e, nil, r)
 		return
 	}
 
@@ -825,7 +825,7 @@ func (l *loop) evaluate(e *entry, now time.Time) {
 		}
 	case !j.inFlight && !j.queued && j.stable(now, o.Quiet) && j.size > 0 && l.openable(j, now):
 		r.Sidecar = filepath.Join(l.w.root, j.name)
-		l.dispatch(e, j, r, now)
+		l.dispatch(e, j, r)
 		return
 	default:
 		// A sidecar is there but still moving, empty, locked or in another claim. Wait for
@@ -841,7 +841,7 @@ func (l *loop) evaluate(e *entry, now time.Time) {
 		}
 		l.log.Debug("sidecar never completed; PDF handed over alone", "file", e.name)
 	}
-	l.dispatch(e, nil, r, now)
+	l.dispatch(e, nil, r)
 }
 
 // openable checks that e can be opened (exclusively on Windows) and is still what was observed.
@@ -936,7 +936,7 @@ func (l *loop) rearm() {
 // --- claims -------------------------------------------------------------------------------
 
 // dispatch hands r to a claim worker, or queues e when all workers are busy.
-func (l *loop) dispatch(e, sidecar *entry, r Ready, now time.Time) {
+func (l *loop) dispatch(e, sidecar *entry, r Ready) {
 	e.due = time.Time{}
 	if l.active >= l.w.workers {
 		e.queued = true
