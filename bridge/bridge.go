@@ -221,12 +221,17 @@ func (b *Bridge) docPath(dir string, j store.Job) string {
 
 func sidecarPath(dir string, j store.Job) string { return filepath.Join(dir, j.ID+".source.json") }
 
+// docExt keeps ".pdf" for PDFs; anything else dropped in an input keeps its own extension
+// behind ".original", so it can never collide with the job's own JOBID.json.
 func docExt(name string) string {
 	ext := strings.ToLower(filepath.Ext(name))
-	if ext == "" || len(ext) > 8 || strings.ContainsAny(ext, " \\/") {
+	if ext == ".pdf" {
 		return ".pdf"
 	}
-	return ext
+	if ext == "" || len(ext) > 8 || strings.ContainsAny(ext, " \\/") {
+		return ".original"
+	}
+	return ".original" + ext
 }
 
 // Claim takes a complete file from an input into the job store. The row is created first in

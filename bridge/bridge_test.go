@@ -301,3 +301,17 @@ func TestRestartResendsInterruptedSendWithSameMessageID(t *testing.T) {
 		t.Fatalf("want the same message twice with one Message-ID, got %d deliveries", len(ds))
 	}
 }
+
+func TestNotAPDFGoesToFailedKeepingTheFile(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	h.drop("notes.txt", "just text")
+	jobs := h.waitState(store.StateFailed, 1)
+	kept, err := os.ReadFile(filepath.Join(h.cfg.DataDir, "failed", jobs[0].ID+".original.txt"))
+	if err != nil || string(kept) != "just text" {
+		t.Fatalf("the file was not kept in failed/: %v", err)
+	}
+	if !strings.Contains(jobs[0].LastError, "n'est pas un PDF") {
+		t.Errorf("reason %q", jobs[0].LastError)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -145,6 +146,14 @@ func (b *Bridge) dispatch(ctx, workCtx context.Context, wg *sync.WaitGroup, stat
 
 // readAndRoute reads a claimed job and routes it: to routed (sendable) or held.
 func (b *Bridge) readAndRoute(ctx context.Context, j store.Job) {
+	if ext := strings.ToLower(filepath.Ext(j.SourceName)); ext != ".pdf" {
+		reason := "Ce fichier n'est pas un PDF : seuls les documents PDF sont envoyés"
+		if ext == ".json" {
+			reason = "Fichier de métadonnées (.json) déposé sans le PDF du même nom"
+		}
+		b.fail(ctx, j, reason, "")
+		return
+	}
 	res, err := b.readJob(ctx, j)
 	if err != nil {
 		b.log.Error("read failed", "job", j.ID, "err", err)
