@@ -14,6 +14,9 @@
 # Recipients (any domain below, any local part):
 #   reject*@…   550 5.1.1 at RCPT
 #   defer*@…    450 4.2.0 at RCPT, until ci/postfix/flip-defer.sh ADDRESS lets that one through
+#   slow*@…     delivered, but the 250 after DATA comes 1 s late (the message is queued before
+#               the pause, so a client killed meanwhile has sent it without knowing: the case
+#               that makes duplicates)
 #   anything else is delivered to /var/mail/vhosts/DOMAIN/LOCAL/ (Maildir: new/ holds the mail).
 # Other domains: *.mssante.fr ones are refused at RCPT (554: no such operator here), others
 # (outside the trust space) are refused with 554 as well, and the log shows the attempt.
@@ -148,6 +151,11 @@ $(for d in $DOMAINS; do printf '/@%s$/\tDUNNO\n' "${d//./\\.}"; done)
 /./	554 5.7.1 Outside the MSSante trust space (mssbridge CI)
 EOF
 
+# Slow acceptance: a pause at end of data, after Postfix has the message, before it says 250.
+cat >"$CONF/slow.regexp" <<'EOF'
+/^slow[^@]*@/	sleep 1
+EOF
+
 # Deferring recipients let through by flip-defer.sh (hash: smtpd notices a new .db by itself;
 # flip-defer.sh reloads as well). Kept across runs, emptied here so every run starts alike.
 : >"$CONF/flips"
@@ -199,6 +207,7 @@ pc "smtpd_tls_cert_file = $DIR/server.pem" \
 # Restrictions: relaying only for a verified client certificate; then the recipient rules.
 pc "smtpd_relay_restrictions = permit_tls_all_clientcerts, reject" \
    "smtpd_recipient_restrictions = check_recipient_access hash:$CONF/flips, check_recipient_access regexp:$CONF/domains.regexp, check_recipient_access regexp:$CONF/recipient_access.regexp, permit" \
+   "smtpd_end_of_data_restrictions = check_recipient_access regexp:$CONF/slow.regexp" \
    "smtpd_helo_required = yes" \
    "smtpd_delay_reject = yes"
 
@@ -337,6 +346,15 @@ if [ "$rc" = 0 ] && wait_maildir medecin.mssante.fr "defer-setup-$stamp" "defer-
   say "ok   defer* after flip-defer.sh: delivered"
 else
   say "FAIL defer* after flip-defer.sh: not delivered"; echo "$out" | tail -20; failures=$((failures + 1))
+fi
+# slow*: delivered, 250 after DATA at least a second late.
+t0=$(date +%s%N)
+probe "$STARTTLS_PORT" starttls "$DIR/client.pem" "$DIR/client.key" "slow-setup-$stamp@medecin.mssante.fr"
+took=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ "$rc" = 0 ] && [ "$took" -ge 1000 ] && wait_maildir medecin.mssante.fr "slow-setup-$stamp" "slow-setup-$stamp"; then
+  say "ok   slow*: delivered, session took ${took} ms"
+else
+  say "FAIL slow*: rc $rc, ${took} ms"; echo "$out" | tail -20; failures=$((failures + 1))
 fi
 # Leave the flips map empty, as a fresh run would.
 : >"$CONF/flips"; postmap "hash:$CONF/flips"; postfix reload >/dev/null 2>&1

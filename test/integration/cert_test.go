@@ -45,13 +45,20 @@ func TestClientCertificate(t *testing.T) {
 				t.Errorf("check-config --connect does not say the certificate was refused:\n%s", out)
 			}
 
-			// run: the job must end (held or failed) with a reason naming the certificate, not
-			// be retried for ever.
+			// run. A configuration refused without connecting (check-config without --connect
+			// fails: say, a box with no certificate at all) must stop `run` at start, exit 2,
+			// naming the certificate. Otherwise the job must end held or failed with a reason
+			// naming the certificate, not be retried for ever.
 			rcpt := addr("cert", regexp.MustCompile(`\W`).ReplaceAllString(tc.name, "-"), "medecin.mssante.fr")
 			d := doc{Name: "sans-certificat.pdf", Title: "Compte rendu certificat", To: []string{rcpt}, Patient: dupont(501)}
 			pdf := makePDF(t, d)
+			_, static := c.cli("check-config", "-c", c.cfgPath)
 			c.start()
 			c.drop(d.Name, pdf)
+			if static != 0 {
+				c.waitExit(30*time.Second, 2, certWord)
+				return
+			}
 			var ended []jobFile
 			c.waitFor("the job to end held or failed", 60*time.Second, func() (bool, string) {
 				ended = append(c.jobFiles("held"), c.jobFiles("failed")...)

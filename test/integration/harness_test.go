@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -321,6 +322,45 @@ func (c *bridgeCase) waitFor(what string, timeout time.Duration, cond func() (bo
 	}
 }
 
+// waitExit waits for the bridge to end on its own with the given status and output matching
+// say: a configuration refused at start.
+func (c *bridgeCase) waitExit(timeout time.Duration, status int, say *regexp.Regexp) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if gone, err := c.exited(); gone {
+			out := c.lastLog()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			if code != status {
+				c.t.Errorf("mssbridge run ended with status %d (%v), want %d", code, err, status)
+			}
+			if !say.MatchString(out) {
+				c.t.Errorf("mssbridge run's output does not match %s:\n%s", say, out)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("mssbridge run still running after %s; want it to refuse the configuration (exit %d)", timeout, status)
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// lastLog is the output of the latest start of the bridge.
+func (c *bridgeCase) lastLog() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.logs) == 0 {
+		return ""
+	}
+	raw, _ := os.ReadFile(c.logs[len(c.logs)-1])
+	return string(raw)
+}
+
 // waitInputEmpty waits until every dropped file has been claimed.
 func (c *bridgeCase) waitInputEmpty(timeout time.Duration) {
 	c.t.Helper()
@@ -415,7 +455,8 @@ func clip(s string, n int) string {
 }
 
 // addr makes a recipient address unique to this run and test: PREFIX-RUNID-NAME@DOMAIN.
-// PREFIX steers Postfix: "reject" and "defer" trigger the CI rules, anything else is delivered.
+// PREFIX steers Postfix (ci/postfix/setup.sh): "reject" 550, "defer" 450 until flipped,
+// "slow" 250 a second late; anything else is delivered at once.
 func addr(prefix, name, domain string) string {
 	return strings.ToLower(fmt.Sprintf("%s-%s-%s@%s", prefix, runID, name, domain))
 }

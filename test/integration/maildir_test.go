@@ -56,6 +56,17 @@ func mailbox(addr string) ([]delivered, error) {
 	return out, nil
 }
 
+// maildirCount counts the messages delivered to addr without reading them.
+func maildirCount(addr string) int {
+	local, domain, _ := strings.Cut(strings.ToLower(addr), "@")
+	k := 0
+	for _, sub := range []string{"new", "cur"} {
+		ents, _ := os.ReadDir(filepath.Join(env.MaildirRoot, domain, local, sub))
+		k += len(ents)
+	}
+	return k
+}
+
 func readMessage(path string) (delivered, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
