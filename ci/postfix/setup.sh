@@ -211,6 +211,16 @@ pc "smtpd_relay_restrictions = permit_tls_all_clientcerts, reject" \
    "smtpd_helo_required = yes" \
    "smtpd_delay_reject = yes"
 
+# The two ports differ in one respect: STARTTLS (smtpd_tls_CAfile) names the acceptable CAs
+# in its certificate request, implicit TLS (smtpd_tls_CApath) names none. A client holding
+# only a certificate of another CA (Go's crypto/tls, for one) sends nothing to the first and
+# its certificate to the second: Postfix then says "No client certificate presented" or
+# "Client certificate not trusted", and the tests see both.
+mkdir -p "$DIR/capath"
+rm -f "$DIR/capath"/*
+cp "$DIR/ca.pem" "$DIR/capath/ca.pem"
+openssl rehash "$DIR/capath" >/dev/null 2>&1 || c_rehash "$DIR/capath" >/dev/null
+
 # master.cf: no port 25; our two listeners; no chroot (Debian's chroot needs files its init
 # script copies, and there is no init script running here).
 postconf -MX smtp/inet 2>/dev/null || true
@@ -222,6 +232,8 @@ postconf -P "127.0.0.1:$STARTTLS_PORT/inet/syslog_name=postfix/submission" \
 postconf -M "127.0.0.1:$TLS_PORT/inet = 127.0.0.1:$TLS_PORT inet n - n - - smtpd"
 postconf -P "127.0.0.1:$TLS_PORT/inet/syslog_name=postfix/submissions" \
             "127.0.0.1:$TLS_PORT/inet/smtpd_tls_wrappermode=yes" \
+            "127.0.0.1:$TLS_PORT/inet/smtpd_tls_CAfile=" \
+            "127.0.0.1:$TLS_PORT/inet/smtpd_tls_CApath=$DIR/capath" \
             "127.0.0.1:$TLS_PORT/inet/smtpd_tls_security_level=encrypt" \
             "127.0.0.1:$TLS_PORT/inet/smtpd_tls_ask_ccert=yes" \
             "127.0.0.1:$TLS_PORT/inet/smtpd_tls_req_ccert=yes"

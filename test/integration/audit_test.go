@@ -96,6 +96,7 @@ func TestAuditVerify(t *testing.T) {
 		if !names.MatchString(out) {
 			t.Errorf("audit verify fails but does not name entry seq %s (line %d):\n%s", seq, mid+1, out)
 		}
+		t.Logf("line %d (seq %s) changed; audit verify: exit %d\n%s", mid+1, seq, code, out)
 	})
 
 	t.Run("one line removed", func(t *testing.T) {

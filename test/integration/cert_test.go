@@ -44,6 +44,7 @@ func TestClientCertificate(t *testing.T) {
 			if !certWord.MatchString(out) {
 				t.Errorf("check-config --connect does not say the certificate was refused:\n%s", out)
 			}
+			t.Logf("check-config --connect: exit %d\n%s", code, out)
 
 			// run. A configuration refused without connecting (check-config without --connect
 			// fails: say, a box with no certificate at all) must stop `run` at start, exit 2,
@@ -69,6 +70,8 @@ func TestClientCertificate(t *testing.T) {
 			if !certWord.MatchString(j.Raw) {
 				t.Errorf("%s: the reason does not name the certificate:\n%s", j.Path, j.Raw)
 			}
+			t.Logf("%s: reasons %v, last_error %q, server_reply %q", j.Path, j.JSON["reasons"],
+				str(j.JSON, "last_error"), str(j.JSON, "server_reply"))
 			// Not retried any more: over two backoff caps (retry_max 4 s) a retrying bridge
 			// connects at least twice; one connection is tolerated (a last try in flight).
 			before := lineCount(c.postfixLog(), "NOQUEUE: abort: TLS from")
