@@ -1,0 +1,700 @@
+package directory
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Build reads sourceFile and writes its index into indexDir (created 0700 if needed), replacing
+// the index of an earlier version of the same source. The file appears whole or not at all:
+// it is written under a temporary name, synced, then renamed. Malformed lines are counted and
+// skipped; the error is for what makes the whole file unusable (unreadable, no "Adresse BAL"
+// column, the file changing while it is read, a full disk).
+func Build(ctx context.Context, sourceFile, indexDir string) (Stats, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	st, _, err := build(ctx, sourceFile, indexDir)
+	return st, err
+}
+
+// buildMu serialises the builds of a process: two Opens racing on a missing index build it
+// once. Builds by two processes are harmless (same content, same final name).
+var buildMu sync.Mutex
+
+// builds counts the builds of this process, for the tests.
+var builds atomic.Int64
+
+const (
+	// partitionBits: pairs are spread over 2^6 = 64 temporary files by the top bits of their
+	// hash, then each file is sorted alone in memory. For 1M lines (~15M pairs) a partition is
+	// ~3 MB; 64 files at once stays far below open-file limits.
+	partitionBits = 6
+	partitions    = 1 << partitionBits
+	// maxLine bounds a line (and the reader's buffer); real lines are under 1 KiB.
+	maxLine = 1 << 20
+	// maxReported is how many malformed lines Stats lists.
+	maxReported = 10
+)
+
+// Stats describes a build.
+type Stats struct {
+	Lines     int           // data lines read (header and blank lines excluded)
+	Entries   int           // lines indexed
+	Skipped   int           // lines skipped: wrong column count, no address, too long
+	Malformed []LineError   `json:",omitempty"` // the first skipped lines, with their numbers
+	Encoding  string        // "UTF-8" or "Windows-1252" (read for Latin-1 too)
+	Duration  time.Duration // time the build took
+	Size      int64         // size of the index file in bytes
+}
+
+// LineError is a skipped line of the source: its number (the header is line 1) and why.
+type LineError struct {
+	Line   int
+	Reason string
+}
+
+// HeaderError is returned when the header line lacks a column the index cannot do without.
+type HeaderError struct {
+	File    string
+	Missing []string // header names, as the ANS writes them
+}
+
+func (e *HeaderError) Error() string {
+	return fmt.Sprintf("directory: %s: the header line lacks the column(s) %q (columns are matched by name)", e.File, e.Missing)
+}
+
+// column names of the extraction, as the ANS writes them, and the record field each fills.
+var columnFields = []struct {
+	name  string
+	field int
+}{
+	{"Type de BAL", fKind},
+	{"Adresse BAL", fAddress},
+	{"Type d'identifiant PP", fIDType},
+	{"Identifiant PP", fPPID},
+	{"Identification nationale PP", fNationalID},
+	{"Civilité d'exercice", fCivility},
+	{"Nom d'exercice", fFamilyName},
+	{"Prénom d'exercice", fGivenName},
+	{"Libellé profession", fProfession},
+	{"Libellé savoir-faire", fSpecialty},
+	{"Raison Sociale structure BAL", fStructure},
+	{"Service de rattachement", fService},
+	{"Code postal structure BAL", fPostcode},
+	{"Département structure BAL", fDepartment},
+}
+
+const (
+	colDemat = "Dématérialisation"
+	colL6    = "L6LIGNEACHEMINEMENT structure BAL"
+)
+
+// build does the work of Build; the caller holds buildMu.
+func build(ctx context.Context, sourceFile, indexDir string) (Stats, string, error) {
+	start := time.Now()
+	fp, err := fingerprint(sourceFile)
+	if err != nil {
+		return Stats{}, "", fmt.Errorf("directory: %w", err)
+	}
+	if err := os.MkdirAll(indexDir, 0o700); err != nil {
+		return Stats{}, "", fmt.Errorf("directory: create %s: %w", indexDir, err)
+	}
+	work, err := os.MkdirTemp(indexDir, ".build-")
+	if err != nil {
+		return Stats{}, "", fmt.Errorf("directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	builds.Add(1)
+
+	prefix, name := indexName(sourceFile, fp)
+	b := &builder{ctx: ctx, source: sourceFile, work: work}
+	defer b.closeAll()
+	if err := b.run(); err != nil {
+		return Stats{}, "", err
+	}
+	if fp2, err := fingerprint(sourceFile); err != nil || fp2 != fp {
+		return Stats{}, "", fmt.Errorf("directory: %s changed while it was being indexed; try again once it is complete", sourceFile)
+	}
+	b.stats.Duration = time.Since(start)
+	final := filepath.Join(indexDir, name)
+	if err := b.finish(fp, final); err != nil {
+		return Stats{}, "", fmt.Errorf("directory: write %s: %w", final, err)
+	}
+	removeStale(indexDir, prefix, name)
+	return b.stats, final, nil
+}
+
+// removeStale removes the indexes of older versions of the same source, and build folders a
+// crash left behind (a day old: a build by another process may be running).
+func removeStale(indexDir, prefix, keep string) {
+	des, err := os.ReadDir(indexDir)
+	if err != nil {
+		return
+	}
+	for _, de := range des {
+		n := de.Name()
+		switch {
+		case n != keep && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".idx"):
+			// Fails on Windows while another process has it open: removed next time.
+			os.Remove(filepath.Join(indexDir, n))
+		case strings.HasPrefix(n, ".build-") || (strings.HasPrefix(n, "."+prefix) && strings.HasSuffix(n, ".tmp")):
+			if info, err := de.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+				os.RemoveAll(filepath.Join(indexDir, n))
+			}
+		}
+	}
+}
+
+type partition struct {
+	f *os.File
+	w *bufio.Writer
+	n int // pairs written
+}
+
+type builder struct {
+	ctx    context.Context
+	source string
+	work   string
+
+	stats  Stats
+	out    *os.File // the index under construction, in work
+	ow     *bufio.Writer
+	recLen uint64
+	parts  [partitions]partition
+	pairs  uint64
+
+	// column of each record field in the source, -1 when absent
+	col      [numFields]int
+	colDemat int
+	colL6    int
+	ncols    int
+
+	// scratch, reused line after line
+	cols    [][]byte
+	fields  [numFields][]byte
+	utf     []byte
+	lower   []byte
+	rec     []byte
+	key     []byte
+	hashes  []uint64
+	pairBuf [12]byte
+}
+
+func (b *builder) closeAll() {
+	if b.out != nil {
+		b.out.Close()
+		b.out = nil
+	}
+	for i := range b.parts {
+		if b.parts[i].f != nil {
+			b.parts[i].f.Close()
+			b.parts[i].f = nil
+		}
+	}
+}
+
+// run makes one pass over the source, writing the records and the partitions.
+//
+// Encoding: a line that is valid UTF-8 is read as UTF-8, any other as Windows-1252 (which
+// reads Latin-1 too). For a file in one encoding this is the same as deciding for the whole
+// file — Latin-1 French text never forms valid UTF-8 sequences by chance (that takes "Ã"
+// followed by a symbol such as "©") — and a file that mixes them, a Latin-1 line added by hand
+// to a UTF-8 extraction, keeps its UTF-8 header and lines.
+func (b *builder) run() error {
+	if err := b.ctx.Err(); err != nil {
+		return err
+	}
+	var nUTF8, nLatin1 int
+	var err error
+	if b.out, err = os.OpenFile(filepath.Join(b.work, "index"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	if _, err := b.out.Seek(headerSize, io.SeekStart); err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	b.ow = bufio.NewWriterSize(b.out, 1<<20)
+	for i := range b.parts {
+		f, err := os.OpenFile(filepath.Join(b.work, "part"+strconv.Itoa(i)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("directory: %w", err)
+		}
+		b.parts[i] = partition{f: f, w: bufio.NewWriterSize(f, 32<<10)}
+	}
+
+	src, err := os.Open(b.source)
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	defer src.Close()
+	r := bufio.NewReaderSize(src, maxLine)
+
+	lineNo := 0
+	header := true
+	for {
+		line, rerr := r.ReadSlice('\n')
+		tooLong := false
+		if errors.Is(rerr, bufio.ErrBufferFull) {
+			tooLong = true
+			for errors.Is(rerr, bufio.ErrBufferFull) {
+				_, rerr = r.ReadSlice('\n')
+			}
+		}
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return fmt.Errorf("directory: read %s: %w", b.source, rerr)
+		}
+		if len(line) == 0 && rerr != nil {
+			break
+		}
+		lineNo++
+		if lineNo&0xffff == 0 {
+			if err := b.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if header {
+			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+		}
+		if len(bytes.TrimSpace(line)) == 0 && !tooLong {
+			if rerr != nil {
+				break
+			}
+			continue
+		}
+		if tooLong {
+			if header {
+				return fmt.Errorf("directory: %s: header line longer than %d bytes", b.source, maxLine)
+			}
+			b.stats.Lines++
+			b.skip(lineNo, "line longer than 1 MiB")
+		} else {
+			switch ascii, valid := checkUTF8(line); {
+			case ascii:
+			case valid:
+				nUTF8++
+			default:
+				nLatin1++
+				b.utf = appendWindows1252(b.utf[:0], line)
+				line = b.utf
+			}
+			if header {
+				if err := b.header(line); err != nil {
+					return err
+				}
+				header = false
+			} else {
+				b.stats.Lines++
+				if err := b.line(lineNo, line); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	if header {
+		return fmt.Errorf("directory: %s is empty (no header line)", b.source)
+	}
+	switch {
+	case nLatin1 == 0:
+		b.stats.Encoding = "UTF-8"
+	case nUTF8 == 0:
+		b.stats.Encoding = "Windows-1252"
+	default:
+		b.stats.Encoding = fmt.Sprintf("UTF-8, %d lines Windows-1252", nLatin1)
+	}
+	if err := b.ow.Flush(); err != nil {
+		return err
+	}
+	for i := range b.parts {
+		if err := b.parts[i].w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkUTF8 reports whether line is ASCII, and if not whether it is valid UTF-8.
+func checkUTF8(line []byte) (ascii, valid bool) {
+	for i, c := range line {
+		if c >= utf8.RuneSelf {
+			return false, utf8.Valid(line[i:])
+		}
+	}
+	return true, true
+}
+
+// headerKey is how header names are compared: accents, case, spaces and punctuation ignored.
+func headerKey(s string) string { return NameKey(s) }
+
+func (b *builder) header(line []byte) error {
+	names := bytes.Split(line, []byte("|"))
+	b.ncols = len(names)
+	idx := make(map[string]int, len(names))
+	for i, n := range names {
+		k := headerKey(string(n))
+		if _, dup := idx[k]; !dup {
+			idx[k] = i
+		}
+	}
+	find := func(name string) int {
+		if i, ok := idx[headerKey(name)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range b.col {
+		b.col[i] = -1
+	}
+	for _, c := range columnFields {
+		b.col[c.field] = find(c.name)
+	}
+	b.colDemat, b.colL6 = find(colDemat), find(colL6)
+	if b.col[fAddress] < 0 {
+		return &HeaderError{File: b.source, Missing: []string{"Adresse BAL"}}
+	}
+	return nil
+}
+
+func (b *builder) skip(lineNo int, reason string) {
+	b.stats.Skipped++
+	if len(b.stats.Malformed) < maxReported {
+		b.stats.Malformed = append(b.stats.Malformed, LineError{Line: lineNo, Reason: reason})
+	}
+}
+
+// line indexes one data line (already UTF-8, without its line ending).
+func (b *builder) line(lineNo int, line []byte) error {
+	b.cols = b.cols[:0]
+	for {
+		i := bytes.IndexByte(line, '|')
+		if i < 0 {
+			b.cols = append(b.cols, line)
+			break
+		}
+		b.cols = append(b.cols, line[:i])
+		line = line[i+1:]
+	}
+	// A trailing '|' the header does not have is tolerated (seen in hand-made extractions).
+	if len(b.cols) == b.ncols+1 && len(b.cols[b.ncols]) == 0 {
+		b.cols = b.cols[:b.ncols]
+	}
+	if len(b.cols) != b.ncols {
+		b.skip(lineNo, fmt.Sprintf("%d columns, the header has %d", len(b.cols), b.ncols))
+		return nil
+	}
+	for i := range b.fields {
+		if c := b.col[i]; c >= 0 {
+			b.fields[i] = bytes.TrimSpace(b.cols[c])
+		} else {
+			b.fields[i] = nil
+		}
+	}
+	// The address, lowercased (ASCII in place of a copy; others through bytes.ToLower).
+	addr := b.fields[fAddress]
+	if len(addr) == 0 {
+		b.skip(lineNo, "empty Adresse BAL")
+		return nil
+	}
+	b.lower = b.lower[:0]
+	for _, c := range addr {
+		if c >= utf8.RuneSelf {
+			b.lower = bytes.ToLower(addr)
+			break
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.lower = append(b.lower, c)
+	}
+	b.fields[fAddress] = b.lower
+	if b.colL6 >= 0 {
+		b.fields[fTown] = townOf(bytes.TrimSpace(b.cols[b.colL6]))
+	} else {
+		b.fields[fTown] = nil
+	}
+	var flags byte
+	if b.colDemat >= 0 {
+		if d := bytes.TrimSpace(b.cols[b.colDemat]); len(d) == 1 && (d[0] == 'O' || d[0] == 'o') {
+			flags |= flagDematerialised
+		}
+	}
+
+	// The record.
+	off := b.recLen
+	if off+uint64(len(line))+64 > maxRecBytes {
+		return fmt.Errorf("directory: %s: too large (records beyond 4 GiB)", b.source)
+	}
+	b.rec = appendRecord(b.rec[:0], flags, &b.fields)
+	var lenBuf [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(lenBuf[:], uint64(len(b.rec)))
+	b.ow.Write(lenBuf[:n])
+	b.ow.Write(b.rec)
+	b.recLen += uint64(n + len(b.rec))
+	b.stats.Entries++
+
+	// Its terms.
+	b.hashes = b.hashes[:0]
+	b.addTerm(termAddress, b.fields[fAddress])
+	if id := natID(b.fields[fIDType], b.fields[fPPID], b.fields[fNationalID], b.key[:0]); len(id) > 0 {
+		b.key = id
+		b.addTerm(termNatID, id)
+	}
+	fam := appendFolded(b.key[:0], b.fields[fFamilyName], 0)
+	if len(fam) > 0 {
+		b.addTerm(termFamily, fam)
+		fam = append(fam, 0)
+		fam = appendFolded(fam, b.fields[fGivenName], 0)
+		b.addTerm(termName, fam)
+	}
+	b.key = fam
+	b.key = forEachWord(b.key[:0], &b.fields, true, func(w []byte) { b.addTerm(termWord, w) })
+	for _, h := range b.hashes {
+		p := &b.parts[h>>(64-partitionBits)]
+		binary.LittleEndian.PutUint64(b.pairBuf[:8], h)
+		binary.LittleEndian.PutUint32(b.pairBuf[8:], uint32(off))
+		p.w.Write(b.pairBuf[:])
+		p.n++
+	}
+	b.pairs += uint64(len(b.hashes))
+	return nil
+}
+
+// addTerm records the hash of a term of the current record, once.
+func (b *builder) addTerm(kind byte, term []byte) {
+	h := hashTerm(kind, term)
+	for _, x := range b.hashes {
+		if x == h {
+			return
+		}
+	}
+	b.hashes = append(b.hashes, h)
+}
+
+// natID appends to dst the national identifier of a professional: "Identification nationale
+// PP" when given, else the id type followed by the id (8 + RPPS), as the ANS builds it.
+func natID[T ~string | ~[]byte](idType, ppid, national T, dst []byte) []byte {
+	if len(national) > 0 {
+		return append(dst, national...)
+	}
+	if len(ppid) == 0 || len(idType) == 0 {
+		return dst
+	}
+	dst = append(dst, idType...)
+	return append(dst, ppid...)
+}
+
+// townOf returns the town of an L6 line ("69003 LYON" -> "LYON", "69437 LYON CEDEX 03" ->
+// "LYON"): the routing line minus its leading postcode and any CEDEX suffix.
+func townOf(l6 []byte) []byte {
+	if i := bytes.IndexByte(l6, ' '); i > 0 && isDigits(l6[:i]) {
+		l6 = bytes.TrimSpace(l6[i+1:])
+	}
+	for _, cedex := range [][]byte{[]byte(" CEDEX"), []byte(" Cedex"), []byte(" cedex")} {
+		if i := bytes.Index(l6, cedex); i > 0 {
+			l6 = bytes.TrimSpace(l6[:i])
+		}
+	}
+	return l6
+}
+
+func isDigits[T ~string | ~[]byte](s T) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// searchFields are the fields whose words Search matches.
+var searchFields = [...]int{fFamilyName, fGivenName, fTown, fPostcode, fDepartment, fProfession,
+	fSpecialty, fStructure, fService, fPPID, fNationalID}
+
+// stopWords are not indexed as search words (too common to narrow anything, and part of
+// names: "LE GOFF"); a query word among them is still checked against the entry.
+var stopWords = map[string]bool{"DE": true, "DU": true, "DES": true, "LA": true, "LE": true,
+	"LES": true, "ET": true, "EN": true, "AU": true, "AUX": true, "SUR": true}
+
+// forEachWord calls fn with each search word of a record's fields: the folded words of
+// searchFields, plus the glued form of a multi-word family or given name ("LEGOFF"). With
+// indexing set, one-letter words and stop words are left out. buf is scratch space; the words
+// passed to fn are only valid during the call.
+func forEachWord[T ~string | ~[]byte](buf []byte, fields *[numFields]T, indexing bool, fn func([]byte)) []byte {
+	for _, f := range searchFields {
+		buf = appendFolded(buf[:0], fields[f], ' ')
+		multi := false
+		for w := range bytes.SplitSeq(buf, []byte{' '}) {
+			if len(w) != len(buf) {
+				multi = true
+			}
+			if indexing && (len(w) < 2 || stopWords[string(w)]) {
+				continue
+			}
+			fn(w)
+		}
+		if multi && (f == fFamilyName || f == fGivenName) {
+			buf = appendFolded(buf[:0], fields[f], 0)
+			fn(buf)
+		}
+	}
+	return buf
+}
+
+// finish sorts the partitions into the table, writes the bucket directory and the header,
+// syncs, and renames the file to final.
+func (b *builder) finish(fp [32]byte, final string) error {
+	h := header{recOff: headerSize, recLen: b.recLen, pairs: b.pairs, fingerprint: fp}
+	// One bucket per ~64 pairs, so that a lookup reads about 512 bytes of table.
+	h.bits = uint32(max(8, min(24, bits.Len64(b.pairs/64))))
+	h.tabOff = headerSize + b.recLen
+	dir := make([]uint32, 1<<h.bits+1)
+	var keys, tmpK []uint64
+	var offs, tmpO []uint32
+	var raw []byte
+	var entry [pairSize]byte
+	for i := range b.parts {
+		p := &b.parts[i]
+		n := p.n
+		raw = grow(raw, n*12)
+		if _, err := p.f.ReadAt(raw, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+			return err
+		}
+		p.f.Close()
+		p.f = nil
+		os.Remove(filepath.Join(b.work, "part"+strconv.Itoa(i)))
+		keys, offs = grow(keys, n), grow(offs, n)
+		for j := range n {
+			keys[j] = binary.LittleEndian.Uint64(raw[j*12:]) >> (32 - h.bits)
+			offs[j] = binary.LittleEndian.Uint32(raw[j*12+8:])
+		}
+		tmpK, tmpO = grow(tmpK, n), grow(tmpO, n)
+		// Pairs were written in record order: a stable sort on the key keeps, for one key,
+		// the records in source order. The top partitionBits are the same in a partition.
+		radixSort(keys, offs, tmpK, tmpO, int(h.bits)+32-partitionBits)
+		for j := range n {
+			k := keys[j]
+			dir[k>>32+1]++
+			binary.LittleEndian.PutUint32(entry[:4], uint32(k))
+			binary.LittleEndian.PutUint32(entry[4:], offs[j])
+			b.ow.Write(entry[:])
+		}
+	}
+	for i := 1; i < len(dir); i++ {
+		dir[i] += dir[i-1]
+	}
+	h.dirOff = h.tabOff + b.pairs*pairSize
+	var w [4]byte
+	for _, d := range dir {
+		binary.LittleEndian.PutUint32(w[:], d)
+		b.ow.Write(w[:])
+	}
+	if err := b.ow.Flush(); err != nil {
+		return err
+	}
+	end := h.dirOff + uint64(len(dir))*4
+	b.stats.Size = int64(end)
+	h.stats = b.stats
+	hb, err := h.marshal()
+	if err != nil {
+		return err
+	}
+	if _, err := b.out.WriteAt(hb, 0); err != nil {
+		return err
+	}
+	if err := b.out.Sync(); err != nil {
+		return err
+	}
+	if err := b.out.Close(); err != nil {
+		b.out = nil
+		return err
+	}
+	tmp := b.out.Name()
+	b.out = nil
+	if err := os.Rename(tmp, final); err != nil {
+		// Another process may have built the same index and have it open (Windows).
+		if _, serr := os.Stat(final); serr == nil {
+			return nil
+		}
+		return err
+	}
+	syncDir(filepath.Dir(final))
+	return nil
+}
+
+// syncDir makes a rename durable; Windows cannot open a folder for that, and needs not.
+func syncDir(dir string) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
+
+// radixSort sorts keys (and offs alongside) on their low keyBits bits, stably: LSD radix
+// sort, 11 bits a pass (4 passes for a million-line file), in O(n) where a comparison sort
+// of 15M pairs took over a second.
+func radixSort(keys []uint64, offs []uint32, tmpK []uint64, tmpO []uint32, keyBits int) {
+	const digit = 11
+	n := len(keys)
+	if n < 2 {
+		return
+	}
+	var count [1 << digit]int
+	src, dst := keys, tmpK
+	srcO, dstO := offs, tmpO
+	for shift := 0; shift < keyBits; shift += digit {
+		clear(count[:])
+		for _, k := range src {
+			count[(k>>shift)&(1<<digit-1)]++
+		}
+		if count[(src[0]>>shift)&(1<<digit-1)] == n {
+			continue // every key has this digit
+		}
+		sum := 0
+		for i, c := range count {
+			count[i] = sum
+			sum += c
+		}
+		for i, k := range src {
+			d := (k >> shift) & (1<<digit - 1)
+			dst[count[d]] = k
+			dstO[count[d]] = srcO[i]
+			count[d]++
+		}
+		src, dst = dst, src
+		srcO, dstO = dstO, srcO
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+		copy(offs, srcO)
+	}
+}
