@@ -4,9 +4,10 @@
 #
 #   ci/postfix/flip-defer.sh ADDRESS...      (root)
 #
-# The address goes into the hash map checked before the defer rule; smtpd processes notice a
-# rebuilt map at their next connection, and the reload makes sure of it. Returns once Postfix
-# has reloaded; Postfix keeps its listening sockets, so no connection is refused meanwhile.
+# The address goes into the hash map checked before the defer rule, and Postfix reloads (it
+# keeps its listening sockets: no connection is refused meanwhile). Every new SMTP connection
+# gets the new answer; a session already open finishes with the tables its smtpd process
+# opened, so a client that keeps one connection open across retries still sees 450.
 set -euo pipefail
 CONF=/etc/postfix/mssbridge
 [ $# -ge 1 ] || { echo "usage: $0 ADDRESS..." >&2; exit 2; }

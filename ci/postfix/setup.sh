@@ -280,6 +280,8 @@ CI_ROGUE_CA_FILE=$DIR/rogue-ca.pem
 CI_ROGUE_CERT=$DIR/rogue-client.pem
 CI_ROGUE_KEY=$DIR/rogue-client.key
 CI_MAILDIR_ROOT=$MAILDIR_ROOT
+# The box's own mailbox: DSNs (success and failure) for what the bridge sends come back here.
+CI_BOX_MAILDIR=$MAILDIR_ROOT/${BOX_ADDRESS#*@}/${BOX_ADDRESS%@*}
 CI_POSTFIX_LOG=$POSTFIX_LOG
 CI_FLIP=$HERE/flip-defer.sh
 CI_DOMAINS="$DOMAINS"
