@@ -68,6 +68,10 @@ type Job struct {
 	UpdatedAt   time.Time
 	SentAt      time.Time
 	FirstTryAt  time.Time
+	// Delivery is what the recipients' side said after the 250: "delivered", "failed",
+	// "delayed" (DSN) or "read" (MDN); DeliveryDetail the remote reason or status.
+	Delivery       string
+	DeliveryDetail string
 }
 
 // Filter selects jobs for List.
@@ -151,6 +155,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("create job store schema: %w", err)
 	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := restrictFiles(path); err != nil {
 		db.Close()
 		return nil, err
@@ -163,7 +171,7 @@ func (s *SQLite) Close() error { return s.db.Close() }
 
 const columns = `id, input, box, source_name, sha256, size, has_sidecar, state, tries, next_attempt,
 	last_error, server_reply, message_id, dsn, reading, route, print_job, print_user,
-	created_at, updated_at, sent_at, first_try_at`
+	created_at, updated_at, sent_at, first_try_at, delivery, delivery_detail`
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -182,7 +190,7 @@ func fromMS(v int64) time.Time {
 func args(j *Job) []any {
 	return []any{j.ID, j.Input, j.Box, j.SourceName, j.SHA256, j.Size, j.HasSidecar, string(j.State), j.Tries, ms(j.NextAttempt),
 		j.LastError, j.ServerReply, j.MessageID, j.DSN, string(j.Reading), string(j.Route), j.PrintJob, j.PrintUser,
-		ms(j.CreatedAt), ms(j.UpdatedAt), ms(j.SentAt), ms(j.FirstTryAt)}
+		ms(j.CreatedAt), ms(j.UpdatedAt), ms(j.SentAt), ms(j.FirstTryAt), j.Delivery, j.DeliveryDetail}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -193,7 +201,7 @@ func scanJob(r scanner) (Job, error) {
 	var next, created, updated, sent, first int64
 	err := r.Scan(&j.ID, &j.Input, &j.Box, &j.SourceName, &j.SHA256, &j.Size, &j.HasSidecar, &state, &j.Tries, &next,
 		&j.LastError, &j.ServerReply, &j.MessageID, &j.DSN, &reading, &route, &j.PrintJob, &j.PrintUser,
-		&created, &updated, &sent, &first)
+		&created, &updated, &sent, &first, &j.Delivery, &j.DeliveryDetail)
 	if err != nil {
 		return Job{}, err
 	}
@@ -218,7 +226,7 @@ func (s *SQLite) Create(ctx context.Context, j Job) error {
 	if j.ID == "" || j.MessageID == "" || j.State == "" {
 		return fmt.Errorf("create job: id, message id and state are required")
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO jobs (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args(&j)...)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO jobs (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args(&j)...)
 	if err != nil {
 		return fmt.Errorf("create job %s: %w", j.ID, err)
 	}
@@ -258,7 +266,7 @@ func (s *SQLite) Update(ctx context.Context, id string, fn func(*Job) error) (Jo
 	a := args(&j)
 	_, err = tx.ExecContext(ctx, `UPDATE jobs SET input=?, box=?, source_name=?, sha256=?, size=?, has_sidecar=?, state=?, tries=?,
 		next_attempt=?, last_error=?, server_reply=?, message_id=?, dsn=?, reading=?, route=?, print_job=?, print_user=?,
-		created_at=?, updated_at=?, sent_at=?, first_try_at=? WHERE id=?`, append(a[1:], j.ID)...)
+		created_at=?, updated_at=?, sent_at=?, first_try_at=?, delivery=?, delivery_detail=? WHERE id=?`, append(a[1:], j.ID)...)
 	if err != nil {
 		return Job{}, fmt.Errorf("update job %s: %w", id, err)
 	}

@@ -112,3 +112,29 @@ func TestReopenKeepsJobs(t *testing.T) {
 		t.Fatalf("after reopen: %v, %v", jobs, err)
 	}
 }
+
+func TestReceivedLedger(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	x := Received{ID: "r1", Box: "bio", Mailbox: "INBOX", UIDValidity: 7, UID: 42, MessageID: "<m@x>", Kind: "document", State: "fetched"}
+	if err := s.PutReceived(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	x.State, x.Files = "deposited", []string{"a.pdf", "a.json"}
+	if err := s.PutReceived(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.GetReceived(ctx, "bio", "INBOX", 7, 42)
+	if err != nil || !ok || got.State != "deposited" || len(got.Files) != 2 {
+		t.Fatalf("GetReceived = %+v %v %v", got, ok, err)
+	}
+	if _, ok, _ := s.GetReceived(ctx, "bio", "INBOX", 8, 42); ok {
+		t.Error("another UIDVALIDITY must be another message")
+	}
+	if dup, ok, _ := s.ReceivedByMessageID(ctx, "bio", "<m@x>"); !ok || dup.ID != "r1" {
+		t.Error("same Message-ID not found")
+	}
+	if err := s.PutReceived(ctx, Received{ID: "r2", Box: "bio", Mailbox: "INBOX", UIDValidity: 7, UID: 42, State: "fetched"}); err == nil {
+		t.Error("a second record for the same UID must be refused")
+	}
+}
