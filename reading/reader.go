@@ -26,13 +26,20 @@ type TrustSpace interface {
 type Reader struct {
 	ex    *pdf.Extractor
 	trust TrustSpace
+	dir   Directory        // nil: names and RPPS numbers in a letter cannot be resolved
+	own   map[string]bool  // the sending side's own addresses, lower case
 	now   func() time.Time // birth dates in the future are impossible; tests fix the clock
 }
 
 // NewReader returns a Reader that extracts text with ex and checks recipients against
-// trust. A nil trust puts every recipient outside the trust space.
-func NewReader(ex *pdf.Extractor, trust TrustSpace) *Reader {
-	return &Reader{ex: ex, trust: trust, now: time.Now}
+// trust. A nil trust puts every recipient outside the trust space. Options give it the
+// directory (WithDirectory) and the sending side's own addresses (WithOwnAddresses).
+func NewReader(ex *pdf.Extractor, trust TrustSpace, opts ...Option) *Reader {
+	r := &Reader{ex: ex, trust: trust, now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Read reads the PDF at pdfPath and, when sidecarPath is not "", its sidecar JSON. The
@@ -127,7 +134,12 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 		sources = append(sources, parseSidecar(sidecarName, sidecar, now))
 	}
 
-	r.merge(&res, sources, findTextINS(pages))
+	var letter *letterFound
+	if res.TextLayer {
+		l := r.readLetter(pages)
+		letter = &l
+	}
+	r.merge(&res, sources, findTextINS(pages), letter, now)
 	r.decide(&res)
 	return res, nil
 }
@@ -147,14 +159,15 @@ func textTags(pages []pdf.Page, now time.Time) *found {
 
 // merge fills res from the sources, highest precedence first, field by field, and holds the
 // document on every malformed item and on every contradiction between sources.
-func (r *Reader) merge(res *Result, sources []*found, texts []textINS) {
+func (r *Reader) merge(res *Result, sources []*found, texts []textINS, letter *letterFound, now time.Time) {
 	for _, f := range sources {
 		for _, p := range f.problems {
 			res.hold(p)
 		}
 	}
 
-	// Recipients: "to" and "cc" each come whole from the first source that has some.
+	// Recipients: "to" and "cc" each come whole from the first source that has some. The
+	// letter's own reading is used only when the software gave no recipient at all.
 	var to, cc []Recipient
 	for _, f := range sources {
 		if to == nil && len(f.to) > 0 {
@@ -162,6 +175,12 @@ func (r *Reader) merge(res *Result, sources []*found, texts []textINS) {
 		}
 		if cc == nil && len(f.cc) > 0 {
 			cc = f.cc
+		}
+	}
+	if to == nil && cc == nil && letter != nil {
+		to, cc = letter.to, letter.cc
+		for _, p := range letter.recipientProblems {
+			res.hold(p)
 		}
 	}
 	merged := &found{}
@@ -236,9 +255,16 @@ func (r *Reader) merge(res *Result, sources []*found, texts []textINS) {
 	case len(valid) == 1 && (pt.INS == "" || !pt.INSKeyValid):
 		pt.INS, pt.INSKeyValid = valid[0], true
 	}
+	if letter != nil {
+		r.mergeLetterPatient(res, letter, familyFrom, birthFrom, now)
+	}
 	if pt.Sex == "" && pt.INSKeyValid {
 		pt.Sex = ins.SexFromINS(pt.INS)
 	}
+	if letter != nil && pt.Sex == "" {
+		pt.Sex = letter.patient.sex // a weak sign (« née », « Patiente »), when nothing else says
+	}
+	checkAgainstINS(res)
 
 	// Document fields: the first source that has each.
 	for _, f := range sources {
@@ -246,6 +272,9 @@ func (r *Reader) merge(res *Result, sources []*found, texts []textINS) {
 		res.Document.Subject = firstNonEmpty(res.Document.Subject, f.subject)
 		res.Document.Box = firstNonEmpty(res.Document.Box, f.box)
 		res.Document.Date = firstNonEmpty(res.Document.Date, f.date)
+	}
+	if letter != nil && res.Document.Title == "" && res.Document.Subject == "" {
+		res.Document.Title = letter.title
 	}
 }
 

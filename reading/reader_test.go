@@ -83,32 +83,38 @@ func TestReadTagged(t *testing.T) {
 			recipients: []wantRecipient{
 				{"claire.benoit@medecin.mssante.fr", RoleTo, SourceTag, true},
 				{"secretariat.neuro@chu-exemple.mssante.fr", RoleCc, SourceTag, true}},
-			patient: Patient{INS: insDupont, INSKeyValid: true, Sex: "F"}},
+			// The INS from the tag, the rest from the letter's patient line.
+			patient: Patient{INS: insDupont, INSKeyValid: true, FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}},
 		{file: "lowercase-spaces.pdf", decision: DecisionSend,
 			recipients: []wantRecipient{
 				{"claire.benoit@medecin.mssante.fr", RoleTo, SourceTag, true},
 				{"Secretariat.Neuro@chu-exemple.mssante.fr", RoleTo, SourceTag, true}},
-			patient:  Patient{FamilyName: "ARNAUD", GivenNames: "Théo", BirthDate: "2015-06-30"},
+			patient:  Patient{FamilyName: "ARNAUD", GivenNames: "Théo", BirthDate: "2015-06-30", Sex: "M"}, // « né le »
 			document: Document{Box: "biologie"}},
 		{file: "one-line-two-tags.pdf", decision: DecisionSend,
 			recipients: []wantRecipient{
 				{"paul.mercier@medecin.mssante.fr", RoleTo, SourceTag, true},
 				{"claire.benoit@medecin.mssante.fr", RoleCc, SourceTag, true}},
-			patient: Patient{FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12"}},
+			patient: Patient{FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}}, // « Mme »
 		{file: "groff-letter.pdf", decision: DecisionSend,
 			recipients: []wantRecipient{{"paul.mercier@medecin.mssante.fr", RoleTo, SourceTag, true}},
 			patient:    Patient{INS: insDupont, INSKeyValid: true, FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"},
 			document:   Document{Title: "Compte rendu de consultation"}},
 		{file: "bad-address.pdf", decision: DecisionHold,
 			reasons: []string{"Balise #MSS-TO illisible : adresse « x@ » invalide", "Aucun destinataire trouvé"},
-			patient: Patient{FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12"}},
+			patient: Patient{FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}},
 		{file: "bad-ins.pdf", decision: DecisionHold,
-			reasons:    []string{"Balise #MSS-INS illisible : la clé de l'INS « 139082A00408872 » ne correspond pas"},
+			// The letter printed under the tags is about Mme DUPONT: that too holds it.
+			reasons: []string{"Balise #MSS-INS illisible : la clé de l'INS « 139082A00408872 » ne correspond pas",
+				"Les sources ne désignent pas le même patient : né(e) le 1939-08-17 (balise) et le 1956-03-12 (texte du courrier)",
+				"Les sources ne désignent pas le même patient : FAURE (balise) et DUPONT (texte du courrier)"},
 			recipients: []wantRecipient{{"paul.mercier@medecin.mssante.fr", RoleTo, SourceTag, true}},
-			patient:    Patient{FamilyName: "FAURE", GivenNames: "Bernard", BirthDate: "1939-08-17"}},
+			patient:    Patient{FamilyName: "FAURE", GivenNames: "Bernard", BirthDate: "1939-08-17", Sex: "F"}},
 		{file: "bad-date.pdf", decision: DecisionHold,
-			reasons:    []string{"Balise #MSS-PATIENT illisible : date « 1985-02-30 » impossible", "Patient non identifié"},
-			recipients: []wantRecipient{{"paul.mercier@medecin.mssante.fr", RoleTo, SourceTag, true}}},
+			// Held for the malformed tag; the patient shown is the letter's.
+			reasons:    []string{"Balise #MSS-PATIENT illisible : date « 1985-02-30 » impossible"},
+			recipients: []wantRecipient{{"paul.mercier@medecin.mssante.fr", RoleTo, SourceTag, true}},
+			patient:    Patient{FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}},
 		{file: "unknown-tag.pdf", decision: DecisionHold,
 			reasons: []string{"Balise #MSS-T0 inconnue", "Aucun destinataire trouvé"},
 			patient: Patient{INS: insDupont, INSKeyValid: true, FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}},
@@ -131,7 +137,8 @@ func TestReadTagged(t *testing.T) {
 			patient:  Patient{INS: insDupont, INSKeyValid: true, FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"},
 			document: Document{Title: "Compte rendu de consultation", Date: "2026-11-20"}},
 		{file: "sidecar-letter.pdf", decision: DecisionHold, // the same letter without its sidecar
-			reasons: []string{"Aucun destinataire trouvé", "Patient non identifié"}},
+			reasons: []string{"Aucun destinataire trouvé"},
+			patient: Patient{FamilyName: "DUPONT", GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}},
 		{file: "conflict.pdf", sidecar: true, decision: DecisionHold,
 			reasons: []string{
 				"Les sources ne désignent pas le même patient : INS 256037512345654 (balise) et 185046912304548 (fichier compagnon)",
@@ -234,8 +241,8 @@ func checkRecipients(t *testing.T, got []Recipient, want []wantRecipient) {
 	}
 }
 
-// TestReadSamples reads the shared samples against their truth. Only tags and the labelled
-// INS are read for now: the untagged letters are held for want of a recipient.
+// TestReadSamples reads the shared samples with no directory: what is printed is read, what
+// needs the directory is held. TestSamplesTruth reads them with one.
 func TestReadSamples(t *testing.T) {
 	dir := filepath.Join("..", "..", "shared", "samples")
 	b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
@@ -285,12 +292,25 @@ func TestReadSamples(t *testing.T) {
 				if res.Decision != DecisionHold || !contains(res.Reasons, "Aucun texte lisible dans le document (scan ?)") || res.TextLayer || res.Text != "" {
 					t.Errorf("decision %s, text layer %v, reasons %q", res.Decision, res.TextLayer, res.Reasons)
 				}
-			default: // untagged letters: held until the letter itself is read
-				if res.Decision != DecisionHold || !contains(res.Reasons, "Aucun destinataire trouvé") {
-					t.Errorf("decision %s, reasons %q", res.Decision, res.Reasons)
+			case strings.HasPrefix(s.File, "01-"): // the address is printed: no directory needed
+				if res.Decision != DecisionSend || len(res.Recipients) != 1 || res.Recipients[0].Address != s.Recipients[0].Address ||
+					res.Recipients[0].Source != SourceText || res.Patient != s.Patient {
+					t.Errorf("decision %s, reasons %q, recipients %+v, patient %+v", res.Decision, res.Reasons, res.Recipients, res.Patient)
 				}
-				if res.Patient.INS != s.Patient.INS || res.Patient.INSKeyValid != s.Patient.INSKeyValid {
-					t.Errorf("INS %q (key valid %v), truth %q (%v)", res.Patient.INS, res.Patient.INSKeyValid, s.Patient.INS, s.Patient.INSKeyValid)
+			case strings.HasPrefix(s.File, "02-"), strings.HasPrefix(s.File, "03-"), strings.HasPrefix(s.File, "04-"):
+				// Named by RPPS or name: without a directory, held.
+				if res.Decision != DecisionHold || !containsPrefix(res.Reasons, "« ") || res.Patient != s.Patient {
+					t.Errorf("decision %s, reasons %q, patient %+v", res.Decision, res.Reasons, res.Patient)
+				}
+				for _, rc := range res.Recipients {
+					if rc.Source == SourceDirectory {
+						t.Errorf("recipient from a directory the reader does not have: %+v", rc)
+					}
+				}
+			default:
+				if res.Decision != DecisionHold || res.Patient.INS != s.Patient.INS || res.Patient.INSKeyValid != s.Patient.INSKeyValid {
+					t.Errorf("decision %s, reasons %q, INS %q (key valid %v), truth %q (%v)", res.Decision, res.Reasons,
+						res.Patient.INS, res.Patient.INSKeyValid, s.Patient.INS, s.Patient.INSKeyValid)
 				}
 				if !s.Patient.INSKeyValid && !contains(res.Reasons, "La clé de l'INS imprimé 139082A00408872 ne correspond pas") {
 					t.Errorf("wrong INS key not in reasons %q", res.Reasons)
@@ -298,6 +318,15 @@ func TestReadSamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+func containsPrefix(list []string, prefix string) bool {
+	for _, x := range list {
+		if strings.HasPrefix(x, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
