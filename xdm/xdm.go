@@ -269,7 +269,13 @@ func readEntry(f *zip.File, limit int64, total *int64) ([]byte, error) {
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
+	switch {
+	case errors.Is(err, zip.ErrFormat):
+		// archive/zip stops as soon as an entry inflates beyond the size it declares.
+		return nil, unsafeZip("l'entrée %q décompressée dépasse la taille annoncée (%d octets)", f.Name, f.UncompressedSize64)
+	case errors.Is(err, zip.ErrChecksum):
+		return nil, unsafeZip("l'entrée %q est corrompue (somme de contrôle)", f.Name)
+	case err != nil:
 		return nil, unsafeZip("entrée %q illisible : %v", f.Name, err)
 	}
 	if int64(len(b)) > limit {
