@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mssbridge/mssbridge/audit"
 	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/inbound"
 	"github.com/mssbridge/mssbridge/operator"
 	"github.com/mssbridge/mssbridge/reading"
 	"github.com/mssbridge/mssbridge/store"
@@ -313,5 +315,41 @@ func TestNotAPDFGoesToFailedKeepingTheFile(t *testing.T) {
 	}
 	if !strings.Contains(jobs[0].LastError, "n'est pas un PDF") {
 		t.Errorf("reason %q", jobs[0].LastError)
+	}
+}
+
+func TestDeliveryReports(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	h.drop("a.pdf", pdfLike("paul.mercier@medecin.mssante.fr"))
+	h.drop("b.pdf", pdfLike("paul.mercier@medecin.mssante.fr"))
+	jobs := h.waitState(store.StateSent, 2)
+	ctx := context.Background()
+	ok, bad := jobs[0], jobs[1]
+	if _, err := h.b.ApplyReport(ctx, "bio", inbound.Report{Kind: "dsn", OriginalEnvelopeID: ok.ID,
+		Recipients: []inbound.RecipientStatus{{Recipient: "paul.mercier@medecin.mssante.fr", Action: "delivered", Status: "2.0.0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.b.ApplyReport(ctx, "bio", inbound.Report{Kind: "mdn", OriginalMessageID: ok.MessageID, Disposition: "displayed"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.b.ApplyReport(ctx, "bio", inbound.Report{Kind: "dsn", OriginalMessageID: bad.MessageID,
+		Recipients: []inbound.RecipientStatus{{Recipient: "paul.mercier@medecin.mssante.fr", Action: "failed", Status: "5.1.1", Diagnostic: "smtp; 550 5.1.1 unknown"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := h.b.Store().Get(ctx, ok.ID); j.State != store.StateSent || j.Delivery != "read" {
+		t.Errorf("delivered+read job: %s %s", j.State, j.Delivery)
+	}
+	j, _ := h.b.Store().Get(ctx, bad.ID)
+	if j.State != store.StateFailed || j.Delivery != "failed" || !strings.Contains(j.LastError, "n'a pas pu être remis") {
+		t.Errorf("bounced job: %s %s %q", j.State, j.Delivery, j.LastError)
+	}
+	for _, ext := range []string{".pdf", ".json"} {
+		if _, err := os.Stat(filepath.Join(h.cfg.DataDir, "failed", bad.ID+ext)); err != nil {
+			t.Errorf("failed/%s%s: %v", bad.ID, ext, err)
+		}
+	}
+	if _, err := h.b.ApplyReport(ctx, "bio", inbound.Report{Kind: "dsn", OriginalEnvelopeID: "nope"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown job: %v", err)
 	}
 }

@@ -100,6 +100,7 @@ type Store interface {
 	// Due lists jobs in state whose NextAttempt has come, oldest first.
 	Due(ctx context.Context, state State, now time.Time, limit int) ([]Job, error)
 	Counts(ctx context.Context) ([]Count, error)
+	JobByMessageID(ctx context.Context, messageID string) (Job, error)
 	Close() error
 }
 
