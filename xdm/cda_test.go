@@ -184,6 +184,7 @@ func TestBuildCDARejects(t *testing.T) {
 		{"type without display", func(d *Document) { d.Type = Code{Code: "11488-4"} }, "libellé"},
 		{"code with a space", func(d *Document) { d.PracticeSetting.Code = "A B" }, "cadre d'exercice"},
 		{"code system not an OID", func(d *Document) { d.Author.Specialty.System = "RPPS" }, "système de codes"},
+		{"display too long", func(d *Document) { d.Type.Display = strings.Repeat("é", 257) }, "trop long"},
 		{"stop before start", func(d *Document) { d.ServiceStop = d.ServiceStart.Add(-time.Hour) }, "précède"},
 		{"no PDF", func(d *Document) { d.PDF = nil }, "PDF est vide"},
 		{"not a PDF", func(d *Document) { d.PDF = []byte("hello") }, "pas un PDF"},

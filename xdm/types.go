@@ -136,9 +136,8 @@ func newOID() string {
 	return "2.25." + n.String()
 }
 
-// randomUUID returns a version-4 UUID. It is a variable so that tests can make output
-// reproducible.
-var randomUUID = func() [16]byte {
+// randomUUID returns a version-4 UUID (RFC 9562).
+func randomUUID() [16]byte {
 	var u [16]byte
 	if _, err := rand.Read(u[:]); err != nil {
 		panic("xdm: crypto/rand: " + err.Error())
@@ -289,7 +288,10 @@ func (c Code) check(what string, optional bool) error {
 	if strings.TrimSpace(c.Display) == "" {
 		return invalid("%s : le code %s n'a pas de libellé", what, c.Code)
 	}
-	return nil
+	if len(c.Code) > 64 {
+		return invalid("%s : code trop long", what)
+	}
+	return checkText(c.Display, 256)
 }
 
 func (p Patient) normalized() (Patient, error) {

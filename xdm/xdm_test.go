@@ -476,6 +476,9 @@ func TestParseXDMRefusesInconsistentPackages(t *testing.T) {
 		{"PDF entry, not a CDA", metaWith(`mimeType="text/xml"`, `mimeType="application/pdf"`), ErrUnsupported, "text/xml"},
 		{"two subsets", with(t, zipEntry{name: "IHE_XDM/SUBSET02/METADATA.XML", data: []byte(meta)}), ErrUnsupported, "SUBSET"},
 		{"metadata not XML", set("IHE_XDM/SUBSET01/METADATA.XML", "{}"), ErrMetadata, ""},
+		{"metadata with entities", set("IHE_XDM/SUBSET01/METADATA.XML", `<?xml version="1.0"?>
+<!DOCTYPE lol [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0">&b;</lcm:SubmitObjectsRequest>`), ErrMetadata, "entity"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParseXDM(makeZip(t, c.entries))
