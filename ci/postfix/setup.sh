@@ -135,6 +135,8 @@ cat >"$CONF/vmailbox.regexp" <<'EOF'
 /^[^@]+@[^@]+$/	exists
 EOF
 install -m 0755 "$HERE/deliver-maildir.sh" "$CONF/deliver-maildir.sh"
+# Installed beside the maps it edits, so the env file outlives the checkout that ran setup.sh.
+install -m 0755 "$HERE/flip-defer.sh" "$CONF/flip-defer.sh"
 
 # What the tests steer: rejects and deferrals at RCPT time (synchronous, logged as NOQUEUE).
 cat >"$CONF/recipient_access.regexp" <<'EOF'
@@ -283,7 +285,7 @@ CI_MAILDIR_ROOT=$MAILDIR_ROOT
 # The box's own mailbox: DSNs (success and failure) for what the bridge sends come back here.
 CI_BOX_MAILDIR=$MAILDIR_ROOT/${BOX_ADDRESS#*@}/${BOX_ADDRESS%@*}
 CI_POSTFIX_LOG=$POSTFIX_LOG
-CI_FLIP=$HERE/flip-defer.sh
+CI_FLIP=$CONF/flip-defer.sh
 CI_DOMAINS="$DOMAINS"
 EOF
 
@@ -354,7 +356,7 @@ deferred="defer-setup-$stamp@medecin.mssante.fr"
 probe "$STARTTLS_PORT" starttls "$DIR/client.pem" "$DIR/client.key" "$deferred"
 if echo "$out" | grep -q '450 4.2.0'; then say "ok   defer*: 450 4.2.0"; else
   say "FAIL defer*: no 450 4.2.0"; echo "$out" | tail -20; failures=$((failures + 1)); fi
-"$HERE/flip-defer.sh" "$deferred" >/dev/null
+"$CONF/flip-defer.sh" "$deferred" >/dev/null
 probe "$STARTTLS_PORT" starttls "$DIR/client.pem" "$DIR/client.key" "$deferred"
 if [ "$rc" = 0 ] && wait_maildir medecin.mssante.fr "defer-setup-$stamp" "defer-setup-$stamp"; then
   say "ok   defer* after flip-defer.sh: delivered"
