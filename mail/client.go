@@ -257,12 +257,7 @@ func NewClient(ep Endpoint, conns int) *Client {
 	if ep.Timeout <= 0 {
 		ep.Timeout = 60 * time.Second
 	}
-	if ep.LocalName == "" {
-		ep.LocalName, _ = os.Hostname()
-		if ep.LocalName == "" {
-			ep.LocalName = "localhost"
-		}
-	}
+	ep.LocalName = localName(ep.LocalName)
 	return &Client{ep: ep, idle: make(chan *conn, conns), slots: make(chan struct{}, conns)}
 }
 
@@ -284,8 +279,19 @@ func (cl *Client) Close() error {
 
 func (ep Endpoint) addr() string { return net.JoinHostPort(ep.Host, strconv.Itoa(ep.Port)) }
 
+func localName(n string) string {
+	if n == "" {
+		n, _ = os.Hostname()
+	}
+	if n == "" {
+		n = "localhost"
+	}
+	return n
+}
+
 // dial connects, secures and greets; the caller owns the returned client.
 func dial(ctx context.Context, ep Endpoint) (*smtp.Client, error) {
+	ep.LocalName = localName(ep.LocalName)
 	d := net.Dialer{Timeout: ep.Timeout}
 	raw, err := d.DialContext(ctx, "tcp", ep.addr())
 	if err != nil {
