@@ -20,6 +20,7 @@ import (
 
 	"github.com/mssbridge/mssbridge/audit"
 	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/inbound"
 	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/reading"
 	"github.com/mssbridge/mssbridge/routing"
@@ -51,20 +52,23 @@ type Options struct {
 	OnEvent func(audit.Entry)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ParseXDM reads an IHE XDM package received with a document (nil: not read).
+	ParseXDM func(zip []byte) (*inbound.PackageMeta, error)
 }
 
 // Bridge runs the pipeline over one data_dir.
 type Bridge struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	store   store.Store
-	journal *audit.Journal
-	reader  DocumentReader
-	router  *routing.Router
-	trust   *trust.Space
-	senders map[string]Sender
-	onEvent func(audit.Entry)
-	now     func() time.Time
+	cfg      *config.Config
+	log      *slog.Logger
+	store    store.Store
+	journal  *audit.Journal
+	reader   DocumentReader
+	router   *routing.Router
+	trust    *trust.Space
+	senders  map[string]Sender
+	onEvent  func(audit.Entry)
+	now      func() time.Time
+	parseXDM func(zip []byte) (*inbound.PackageMeta, error)
 
 	dirs dirs
 
@@ -92,6 +96,7 @@ func Open(ctx context.Context, o Options) (*Bridge, error) {
 		cfg: cfg, log: o.Logger, reader: o.Reader, trust: sp,
 		router:   routing.New(cfg.Routing, cfg.Boxes, sp),
 		onEvent:  o.OnEvent,
+		parseXDM: o.ParseXDM,
 		now:      o.Now,
 		wake:     make(chan struct{}, 1),
 		inflight: map[string]bool{},

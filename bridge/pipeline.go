@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mssbridge/mssbridge/inbound"
 	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/reading"
 	"github.com/mssbridge/mssbridge/routing"
@@ -53,6 +54,20 @@ func (b *Bridge) Run(ctx context.Context) error {
 			if err := w.Run(ctx, b.Claim); err != nil && ctx.Err() == nil {
 				b.log.Error("watcher stopped", "input", in.ID, "err", err)
 			}
+		}()
+	}
+	for _, box := range b.cfg.Boxes {
+		if box.IMAP == nil {
+			continue
+		}
+		o, err := b.inboxOptions(box)
+		if err != nil {
+			return fmt.Errorf("box %s: imap: %w", box.ID, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inbound.Run(ctx, o)
 		}()
 	}
 	b.log.Info("bridge running", "inputs", len(b.cfg.Inputs), "boxes", len(b.cfg.Boxes))

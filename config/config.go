@@ -57,6 +57,11 @@ type Endpoint struct {
 	Username     string `yaml:"username"`
 	PasswordFile string `yaml:"password_file"`
 	Mailbox      string `yaml:"mailbox"`
+	// IMAP extensions: where handled and refused messages go on the server, or a keyword
+	// instead of a move when the operator allows no folders.
+	ProcessedMailbox  string `yaml:"processed_mailbox"`
+	QuarantineMailbox string `yaml:"quarantine_mailbox"`
+	FlagOnly          bool   `yaml:"flag_only"`
 }
 
 // Input is a watched folder.
@@ -113,6 +118,11 @@ type Directory struct {
 // Import is where received documents are deposited.
 type Import struct {
 	Path string `yaml:"path"`
+	// Extensions: refused mail is kept here with its reason (default data_dir/quarantine),
+	// and messages over MaxMessageSize are not downloaded.
+	Quarantine     string   `yaml:"quarantine"`
+	MaxMessageSize ByteSize `yaml:"max_message_size"`
+	MaxAttachment  ByteSize `yaml:"max_attachment_size"`
 }
 
 // Web is the review desk's listener.
@@ -382,6 +392,7 @@ func (v *validator) validate(c *Config) {
 		v.addf("boxes", "at least one box is required")
 	}
 	boxIDs := map[string]bool{}
+	hasIMAP := false
 	for i := range c.Boxes {
 		b := &c.Boxes[i]
 		key := fmt.Sprintf("boxes.%d", i)
@@ -401,6 +412,13 @@ func (v *validator) validate(c *Config) {
 			if b.IMAP.Mailbox == "" {
 				b.IMAP.Mailbox = "INBOX"
 			}
+			if b.IMAP.ProcessedMailbox == "" {
+				b.IMAP.ProcessedMailbox = "mssbridge-traites"
+			}
+			if b.IMAP.QuarantineMailbox == "" {
+				b.IMAP.QuarantineMailbox = "mssbridge-quarantaine"
+			}
+			hasIMAP = true
 		}
 	}
 
@@ -503,6 +521,19 @@ func (v *validator) validate(c *Config) {
 		v.file("directory.file", c.Directory.File, "directory.file")
 	}
 	c.Import.Path = v.resolve(c.Import.Path)
+	if hasIMAP && c.Import.Path == "" {
+		v.addf("import", "import.path is required when a box receives (imap): it is where received documents are deposited")
+	}
+	c.Import.Quarantine = v.resolve(c.Import.Quarantine)
+	if c.Import.Quarantine == "" && c.DataDir != "" {
+		c.Import.Quarantine = filepath.Join(c.DataDir, "quarantine")
+	}
+	if c.Import.MaxMessageSize <= 0 {
+		c.Import.MaxMessageSize = 40e6
+	}
+	if c.Import.MaxAttachment <= 0 {
+		c.Import.MaxAttachment = 30e6
+	}
 	if c.Web.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
 			v.addf("web.listen", "web.listen %q: %v", c.Web.Listen, err)

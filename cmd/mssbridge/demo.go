@@ -55,6 +55,8 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 	say("  - 01 porte des balises #MSS-TO / #MSS-PATIENT (texte blanc) : il part ;")
 	say("  - 02 est une lettre sans balise : elle attend une relecture humaine ;")
 	say("  - 03 vise une adresse gmail.com : hors de l'espace de confiance, jamais envoyée.")
+	say("Un correspondant (%s) écrit aussi à la boîte : sa lettre arrive dans %s,", demo.Correspondent, setup.ImportDir)
+	say("avec un fichier .json qui la décrit (expéditeur, Message-ID, objet).")
 	say("")
 	say("À essayer ensuite, dans un autre terminal :")
 	say("  cp %s %s", filepath.Join(setup.SamplesDir, setup.Samples[0]), setup.DropDir)
@@ -80,6 +82,8 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 			say("  ✋ tâche %s mise en attente de relecture : voir %s", en.Job, filepath.Join(setup.Config.DataDir, "held", en.Job+".json"))
 		case "failed":
 			say("  ❌ tâche %s en échec : voir %s", en.Job, filepath.Join(setup.Config.DataDir, "failed", en.Job+".json"))
+		case "delivered":
+			say("  📬 avis de remise reçu pour la tâche %s", en.Job)
 		case "deferred":
 			say("  ⏳ tâche %s différée, nouvel essai à %s", en.Job, en.Detail["next"])
 		}
@@ -93,6 +97,9 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 		}
 		if err := setup.DropSamples(); err != nil {
 			say("dépôt des exemples impossible : %v", err)
+		}
+		if err := setup.SendIncoming(ctx); err != nil {
+			say("envoi du courrier entrant de démonstration impossible : %v", err)
 		}
 	}()
 	err = runBridge(ctx, setup.Config, logger, onEvent)
