@@ -40,16 +40,22 @@ var buildMu sync.Mutex
 var builds atomic.Int64
 
 const (
-	// partitionBits: pairs are spread over 2^6 = 64 temporary files by the top bits of their
-	// hash, then each file is sorted alone in memory. For 1M lines (~15M pairs) a partition is
-	// ~3 MB; 64 files at once stays far below open-file limits.
-	partitionBits = 6
-	partitions    = 1 << partitionBits
 	// maxLine bounds a line (and the reader's buffer); real lines are under 1 KiB.
 	maxLine = 1 << 20
 	// maxReported is how many malformed lines Stats lists.
 	maxReported = 10
+	// partitionTarget is the size of source a pair of partitions (records, pairs) stands for:
+	// each partition then holds about 3 MB and is sorted alone in memory, so the build's memory
+	// does not grow with the file (but for 4 bytes a line, the record renumbering table).
+	partitionTarget = 4 << 20
 )
+
+// partitionBits returns how many top bits of a hash choose a partition, for a source of that
+// size: 2^6 = 64 for a million lines (214 MB). At most 2^8, so that the 2 x 256 temporary
+// files stay below every platform's open-file limit.
+func partitionBits(size int64) int {
+	return max(2, min(8, bits.Len64(uint64(size/partitionTarget))))
+}
 
 // Stats describes a build.
 type Stats struct {
@@ -160,10 +166,13 @@ func removeStale(indexDir, prefix, keep string) {
 	}
 }
 
-type partition struct {
-	f *os.File
-	w *bufio.Writer
-	n int // pairs written
+// spill is a temporary file written during the pass over the source and read back, whole,
+// when the index is assembled.
+type spill struct {
+	f    *os.File
+	w    *bufio.Writer
+	n    int   // items written
+	size int64 // bytes written
 }
 
 type builder struct {
@@ -171,12 +180,20 @@ type builder struct {
 	source string
 	work   string
 
-	stats  Stats
-	out    *os.File // the index under construction, in work
-	ow     *bufio.Writer
-	recLen uint64
-	parts  [partitions]partition
-	pairs  uint64
+	stats Stats
+	out   *os.File // the index under construction, in work
+	ow    *bufio.Writer
+
+	// Records are spread over recParts by the hash of their family name, and sorted by it when
+	// the index is assembled: the entries of one name are contiguous, and ByName("MARTIN", "")
+	// reads a few blocks rather than thousands of scattered records. Pairs (term hash, record
+	// number) are spread over pairParts by the term hash.
+	bits      int
+	recParts  []spill
+	pairParts []spill
+	seq       uint32 // records written
+	recBytes  uint64
+	pairs     uint64
 
 	// column of each record field in the source, -1 when absent
 	col      [numFields]int
@@ -192,7 +209,7 @@ type builder struct {
 	rec     []byte
 	key     []byte
 	hashes  []uint64
-	pairBuf [12]byte
+	scratch [binary.MaxVarintLen64 + 12]byte
 }
 
 func (b *builder) closeAll() {
@@ -200,12 +217,39 @@ func (b *builder) closeAll() {
 		b.out.Close()
 		b.out = nil
 	}
-	for i := range b.parts {
-		if b.parts[i].f != nil {
-			b.parts[i].f.Close()
-			b.parts[i].f = nil
+	for _, ps := range [][]spill{b.recParts, b.pairParts} {
+		for i := range ps {
+			if ps[i].f != nil {
+				ps[i].f.Close()
+				ps[i].f = nil
+			}
 		}
 	}
+}
+
+func (b *builder) openSpills(prefix string) ([]spill, error) {
+	out := make([]spill, 1<<b.bits)
+	for i := range out {
+		f, err := os.OpenFile(filepath.Join(b.work, prefix+strconv.Itoa(i)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return out, fmt.Errorf("directory: %w", err)
+		}
+		out[i] = spill{f: f, w: bufio.NewWriterSize(f, 16<<10)}
+	}
+	return out, nil
+}
+
+// readSpill reads a spill file whole into buf (grown as needed), closes and removes it.
+func (b *builder) readSpill(sp *spill, buf []byte) ([]byte, error) {
+	buf = grow(buf, int(sp.size))
+	if _, err := sp.f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && sp.size == 0) {
+		return buf, err
+	}
+	name := sp.f.Name()
+	sp.f.Close()
+	sp.f = nil
+	os.Remove(name)
+	return buf, nil
 }
 
 // run makes one pass over the source, writing the records and the partitions.
@@ -228,19 +272,22 @@ func (b *builder) run() error {
 		return fmt.Errorf("directory: %w", err)
 	}
 	b.ow = bufio.NewWriterSize(b.out, 1<<20)
-	for i := range b.parts {
-		f, err := os.OpenFile(filepath.Join(b.work, "part"+strconv.Itoa(i)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return fmt.Errorf("directory: %w", err)
-		}
-		b.parts[i] = partition{f: f, w: bufio.NewWriterSize(f, 32<<10)}
-	}
-
 	src, err := os.Open(b.source)
 	if err != nil {
 		return fmt.Errorf("directory: %w", err)
 	}
 	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
+	b.bits = partitionBits(st.Size())
+	if b.recParts, err = b.openSpills("records"); err != nil {
+		return err
+	}
+	if b.pairParts, err = b.openSpills("pairs"); err != nil {
+		return err
+	}
 	r := bufio.NewReaderSize(src, maxLine)
 
 	lineNo := 0
@@ -319,12 +366,11 @@ func (b *builder) run() error {
 	default:
 		b.stats.Encoding = fmt.Sprintf("UTF-8, %d lines Windows-1252", nLatin1)
 	}
-	if err := b.ow.Flush(); err != nil {
-		return err
-	}
-	for i := range b.parts {
-		if err := b.parts[i].w.Flush(); err != nil {
-			return err
+	for _, ps := range [][]spill{b.recParts, b.pairParts} {
+		for i := range ps {
+			if err := ps[i].w.Flush(); err != nil {
+				return fmt.Errorf("directory: %w", err)
+			}
 		}
 	}
 	return nil
@@ -436,17 +482,31 @@ func (b *builder) line(lineNo int, line []byte) error {
 		}
 	}
 
-	// The record.
-	off := b.recLen
-	if off+uint64(len(line))+64 > maxRecBytes {
+	// The record, in the spill of its family name (of its address when it has none).
+	b.rec = appendRecord(b.rec[:0], flags, &b.fields)
+	b.key = appendFolded(b.key[:0], b.fields[fFamilyName], 0)
+	cluster := hashTerm(termFamily, b.key)
+	if len(b.key) == 0 {
+		cluster = hashTerm(termAddress, b.fields[fAddress])
+	}
+	if b.seq == ^uint32(0) {
+		return fmt.Errorf("directory: %s: too many lines", b.source)
+	}
+	seq := b.seq
+	b.seq++
+	hdr := b.scratch[:12]
+	binary.LittleEndian.PutUint32(hdr, seq)
+	binary.LittleEndian.PutUint64(hdr[4:], cluster)
+	hdr = binary.AppendUvarint(hdr, uint64(len(b.rec)))
+	rp := &b.recParts[cluster>>(64-b.bits)]
+	rp.w.Write(hdr)
+	rp.w.Write(b.rec)
+	rp.n++
+	rp.size += int64(len(hdr) + len(b.rec))
+	b.recBytes += uint64(len(hdr) - 12 + len(b.rec))
+	if b.recBytes > maxRecBytes {
 		return fmt.Errorf("directory: %s: too large (records beyond 4 GiB)", b.source)
 	}
-	b.rec = appendRecord(b.rec[:0], flags, &b.fields)
-	var lenBuf [binary.MaxVarintLen64]byte
-	n := binary.PutUvarint(lenBuf[:], uint64(len(b.rec)))
-	b.ow.Write(lenBuf[:n])
-	b.ow.Write(b.rec)
-	b.recLen += uint64(n + len(b.rec))
 	b.stats.Entries++
 
 	// Its terms.
@@ -465,12 +525,14 @@ func (b *builder) line(lineNo int, line []byte) error {
 	}
 	b.key = fam
 	b.key = forEachWord(b.key[:0], &b.fields, true, func(w []byte) { b.addTerm(termWord, w) })
+	pair := b.scratch[:12]
+	binary.LittleEndian.PutUint32(pair[8:], seq)
 	for _, h := range b.hashes {
-		p := &b.parts[h>>(64-partitionBits)]
-		binary.LittleEndian.PutUint64(b.pairBuf[:8], h)
-		binary.LittleEndian.PutUint32(b.pairBuf[8:], uint32(off))
-		p.w.Write(b.pairBuf[:])
+		p := &b.pairParts[h>>(64-b.bits)]
+		binary.LittleEndian.PutUint64(pair, h)
+		p.w.Write(pair)
 		p.n++
+		p.size += 12
 	}
 	b.pairs += uint64(len(b.hashes))
 	return nil
@@ -560,37 +622,81 @@ func forEachWord[T ~string | ~[]byte](buf []byte, fields *[numFields]T, indexing
 	return buf
 }
 
-// finish sorts the partitions into the table, writes the bucket directory and the header,
-// syncs, and renames the file to final.
+// finish assembles the index: the records, sorted by family name, partition after partition;
+// then the pairs, their record numbers turned into record offsets, sorted by hash; the bucket
+// directory; the header. Then it syncs and renames the file to final.
 func (b *builder) finish(fp [32]byte, final string) error {
-	h := header{recOff: headerSize, recLen: b.recLen, pairs: b.pairs, fingerprint: fp}
-	// One bucket per ~64 pairs, so that a lookup reads about 512 bytes of table.
-	h.bits = uint32(max(8, min(24, bits.Len64(b.pairs/64))))
-	h.tabOff = headerSize + b.recLen
-	dir := make([]uint32, 1<<h.bits+1)
-	var keys, tmpK []uint64
-	var offs, tmpO []uint32
-	var raw []byte
-	var entry [pairSize]byte
-	for i := range b.parts {
-		p := &b.parts[i]
-		n := p.n
-		raw = grow(raw, n*12)
-		if _, err := p.f.ReadAt(raw, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+	h := header{recOff: headerSize, pairs: b.pairs, fingerprint: fp}
+	// newOff[seq] is the offset of record seq once sorted: the only table of the build that
+	// grows with the file (4 bytes a line).
+	newOff := make([]uint32, b.seq)
+	// Buffers sized once for the largest partition: no garbage, so the heap stays near what
+	// is live (a million lines: ~20 MB).
+	var maxSize int64
+	var maxRecs, maxPairs int
+	for i := range b.recParts {
+		maxSize = max(maxSize, b.recParts[i].size, b.pairParts[i].size)
+		maxRecs = max(maxRecs, b.recParts[i].n)
+		maxPairs = max(maxPairs, b.pairParts[i].n)
+	}
+	raw := make([]byte, 0, maxSize)
+	keys, tmpK := make([]uint64, 0, max(maxRecs, maxPairs)), make([]uint64, 0, max(maxRecs, maxPairs))
+	idx, tmpI, starts := make([]uint32, 0, maxRecs), make([]uint32, 0, maxRecs), make([]uint32, 0, maxRecs)
+	var err error
+	var recLen uint64
+	for i := range b.recParts {
+		sp := &b.recParts[i]
+		if raw, err = b.readSpill(sp, raw); err != nil {
 			return err
 		}
-		p.f.Close()
-		p.f = nil
-		os.Remove(filepath.Join(b.work, "part"+strconv.Itoa(i)))
+		n := sp.n
+		keys, idx, starts = grow(keys, n), grow(idx, n), grow(starts, n)
+		p := 0
+		for j := range n {
+			starts[j] = uint32(p)
+			// 24 bits of the family hash after the partition's: names that share them are
+			// interleaved, which costs a lookup nothing but a longer read.
+			keys[j] = binary.LittleEndian.Uint64(raw[p+4:]) << b.bits >> 40
+			idx[j] = uint32(j)
+			l, k := binary.Uvarint(raw[p+12:])
+			p += 12 + k + int(l)
+		}
+		tmpK, tmpI = grow(tmpK, n), grow(tmpI, n)
+		radixSort(keys, idx, tmpK, tmpI, 24) // stable: one name's records stay in source order
+		for _, j := range idx {
+			p := starts[j]
+			seq := binary.LittleEndian.Uint32(raw[p:])
+			l, k := binary.Uvarint(raw[p+12:])
+			end := p + 12 + uint32(k) + uint32(l)
+			newOff[seq] = uint32(recLen)
+			b.ow.Write(raw[p+12 : end])
+			recLen += uint64(end - p - 12)
+		}
+	}
+	h.recLen = recLen
+	h.tabOff = headerSize + recLen
+	// One bucket per ~64 pairs, so that a lookup reads about 512 bytes of table.
+	h.bits = uint32(max(8, min(24, bits.Len64(b.pairs/64))))
+	dir := make([]uint32, 1<<h.bits+1)
+	offs, tmpO := make([]uint32, 0, maxPairs), make([]uint32, 0, maxPairs)
+	idx, tmpI, starts = nil, nil, nil
+	var entry [pairSize]byte
+	for i := range b.pairParts {
+		sp := &b.pairParts[i]
+		if raw, err = b.readSpill(sp, raw); err != nil {
+			return err
+		}
+		n := sp.n
 		keys, offs = grow(keys, n), grow(offs, n)
 		for j := range n {
 			keys[j] = binary.LittleEndian.Uint64(raw[j*12:]) >> (32 - h.bits)
-			offs[j] = binary.LittleEndian.Uint32(raw[j*12+8:])
+			offs[j] = newOff[binary.LittleEndian.Uint32(raw[j*12+8:])]
 		}
 		tmpK, tmpO = grow(tmpK, n), grow(tmpO, n)
-		// Pairs were written in record order: a stable sort on the key keeps, for one key,
-		// the records in source order. The top partitionBits are the same in a partition.
-		radixSort(keys, offs, tmpK, tmpO, int(h.bits)+32-partitionBits)
+		// Sort by (hash, record offset): by offset, then stably by hash. The top bits of the
+		// hash are the partition's, the same for all.
+		radixSort(offs, keys, tmpO, tmpK, 32)
+		radixSort(keys, offs, tmpK, tmpO, int(h.bits)+32-b.bits)
 		for j := range n {
 			k := keys[j]
 			dir[k>>32+1]++
@@ -659,10 +765,9 @@ func grow[T any](s []T, n int) []T {
 	return make([]T, n)
 }
 
-// radixSort sorts keys (and offs alongside) on their low keyBits bits, stably: LSD radix
-// sort, 11 bits a pass (4 passes for a million-line file), in O(n) where a comparison sort
-// of 15M pairs took over a second.
-func radixSort(keys []uint64, offs []uint32, tmpK []uint64, tmpO []uint32, keyBits int) {
+// radixSort sorts keys (and vals alongside) on their low keyBits bits, stably: LSD radix
+// sort, 11 bits a pass, O(n) where a comparison sort of 15M pairs took over a second.
+func radixSort[K ~uint32 | ~uint64, V any](keys []K, vals []V, tmpK []K, tmpV []V, keyBits int) {
 	const digit = 11
 	n := len(keys)
 	if n < 2 {
@@ -670,7 +775,7 @@ func radixSort(keys []uint64, offs []uint32, tmpK []uint64, tmpO []uint32, keyBi
 	}
 	var count [1 << digit]int
 	src, dst := keys, tmpK
-	srcO, dstO := offs, tmpO
+	srcV, dstV := vals, tmpV
 	for shift := 0; shift < keyBits; shift += digit {
 		clear(count[:])
 		for _, k := range src {
@@ -687,14 +792,14 @@ func radixSort(keys []uint64, offs []uint32, tmpK []uint64, tmpO []uint32, keyBi
 		for i, k := range src {
 			d := (k >> shift) & (1<<digit - 1)
 			dst[count[d]] = k
-			dstO[count[d]] = srcO[i]
+			dstV[count[d]] = srcV[i]
 			count[d]++
 		}
 		src, dst = dst, src
-		srcO, dstO = dstO, srcO
+		srcV, dstV = dstV, srcV
 	}
 	if &src[0] != &keys[0] {
 		copy(keys, src)
-		copy(offs, srcO)
+		copy(vals, srcV)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Entry is one line of the extraction: one mailbox and its owner.
@@ -42,9 +43,9 @@ type Entry struct {
 }
 
 // Index is an open directory index. Its methods are safe for concurrent use. Lookups return
-// entries in the order of the source file, one per address (a line repeating an address
-// already returned is left out); they return nothing once the index is closed or when the
-// file cannot be read.
+// one entry per address (a line repeating an address already returned is left out), in the
+// order of the index: grouped by family name, and in source order within a name. They return
+// nothing once the index is closed or when the file cannot be read.
 type Index struct {
 	f      *os.File
 	h      header
@@ -185,14 +186,14 @@ func (ix *Index) ByRPPS(id string) []Entry {
 	if key == "" {
 		return nil
 	}
-	var out []Entry
+	var out uniqueEntries
 	ix.each(ix.postings(termNatID, key), func(e Entry) bool {
 		if string(natID(e.IDType, e.PPID, e.NationalID, nil)) == key {
-			out = appendUnique(out, e)
+			out.add(e)
 		}
 		return true
 	})
-	return out
+	return out.list
 }
 
 // ByName returns the entries whose family name has the NameKey of family and whose given
@@ -220,9 +221,11 @@ func (ix *Index) ByName(family, given string) []Entry {
 	default:
 		offs = ix.postings(termName, fk+"\x00"+gk)
 	}
-	var out []Entry
+	out := uniqueEntries{list: make([]Entry, 0, len(offs))}
+	var buf []byte
 	ix.each(offs, func(e Entry) bool {
-		if NameKey(e.FamilyName) != fk {
+		buf = appendFolded(buf[:0], e.FamilyName, 0)
+		if string(buf) != fk {
 			return true
 		}
 		switch {
@@ -233,29 +236,53 @@ func (ix *Index) ByName(family, given string) []Entry {
 				return true
 			}
 			for i := range ew {
-				if ew[i][0] != gw[i][0] {
+				a, _ := utf8.DecodeRuneInString(ew[i])
+				b, _ := utf8.DecodeRuneInString(gw[i])
+				if a != b {
 					return true
 				}
 			}
 		default:
-			if NameKey(e.GivenName) != gk {
+			buf = appendFolded(buf[:0], e.GivenName, 0)
+			if string(buf) != gk {
 				return true
 			}
 		}
-		out = appendUnique(out, e)
+		out.add(e)
 		return true
 	})
-	return out
+	if len(out.list) == 0 {
+		return nil
+	}
+	return out.list
 }
 
-// appendUnique appends e unless an entry with its address is already there.
-func appendUnique(out []Entry, e Entry) []Entry {
-	for _, x := range out {
-		if x.Address == e.Address {
-			return out
+// uniqueEntries collects entries, one per address.
+type uniqueEntries struct {
+	list []Entry
+	seen map[string]bool // once the list is long enough for a map to beat a scan
+}
+
+func (u *uniqueEntries) add(e Entry) {
+	if u.seen == nil && len(u.list) >= 16 {
+		u.seen = make(map[string]bool, 2*len(u.list))
+		for _, x := range u.list {
+			u.seen[x.Address] = true
 		}
 	}
-	return append(out, e)
+	if u.seen != nil {
+		if u.seen[e.Address] {
+			return
+		}
+		u.seen[e.Address] = true
+	} else {
+		for _, x := range u.list {
+			if x.Address == e.Address {
+				return
+			}
+		}
+	}
+	u.list = append(u.list, e)
 }
 
 // bucketRead is the number of pairs read at once when narrowing a bucket: 4 KiB.

@@ -411,7 +411,9 @@ func TestGivenNames(t *testing.T) {
 		"yannick@x.mssante.fr|MARTIN|Yannick|10000000005|8\n" +
 		"zoe@x.mssante.fr|DUPONT|Zoé|10000000006|8\n" +
 		"jean@x.mssante.fr|MARTIN|Jean|10000000001|8\n" + // the same box twice: one entry
-		"coeur@x.mssante.fr|DU CŒUR|Anne-Sophie|10000000007|8\n"
+		"coeur@x.mssante.fr|DU CŒUR|Anne-Sophie|10000000007|8\n" +
+		"long@x.mssante.fr|LONGUE|" + strings.Repeat("Marie-", 40000) + "Ève|10000000008|8\n" // a 240 kB record
+
 	ix := openData(t, []byte(data))
 	cases := []struct {
 		family, given string
@@ -432,6 +434,7 @@ func TestGivenNames(t *testing.T) {
 		{"Du Coeur", "anne sophie", []string{"coeur@x.mssante.fr"}},
 		{"ducœur", "A.-S.", []string{"coeur@x.mssante.fr"}},
 		{"Dupont", "Zo", nil},
+		{"Longue", "", []string{"long@x.mssante.fr"}},
 	}
 	for _, c := range cases {
 		if got := addresses(ix.ByName(c.family, c.given)); !slices.Equal(got, c.want) {
@@ -441,8 +444,15 @@ func TestGivenNames(t *testing.T) {
 	if got := ix.ByRPPS("10000000001"); len(got) != 1 {
 		t.Errorf("a repeated box gave %d entries", len(got))
 	}
-	if ix.Stats().Entries != 8 {
-		t.Errorf("entries = %d, want 8 (repeated lines are kept, lookups show one)", ix.Stats().Entries)
+	if ix.Stats().Entries != 9 {
+		t.Errorf("entries = %d, want 9 (repeated lines are kept, lookups show one)", ix.Stats().Entries)
+	}
+	// Records longer than a first read, found by a lookup and by a scan.
+	if e, ok := ix.ByAddress("long@x.mssante.fr"); !ok || !strings.HasSuffix(e.GivenName, "-Ève") {
+		t.Errorf("long record: %v", ok)
+	}
+	if got := addresses(ix.Search("ev", 5)); !slices.Equal(got, []string{"long@x.mssante.fr"}) {
+		t.Errorf("Search(ev) = %v", got)
 	}
 }
 
@@ -670,6 +680,8 @@ func TestSyntheticLookups(t *testing.T) {
 				w = append(w, l.Address)
 			}
 		}
+		slices.Sort(got)
+		slices.Sort(w)
 		if !slices.Equal(got, w) || len(w) == 0 {
 			t.Errorf("Search(%q): %d entries, want %d", q, len(got), len(w))
 		}

@@ -4,8 +4,10 @@ package directory
 //
 //	[0, 4096)            header: magic, version, section offsets, bucket bits, number of
 //	                     pairs, source fingerprint, build statistics (JSON), CRC-32
-//	[recOff, +recLen)    records in source order: uvarint length, flags byte, then the 15
-//	                     string fields of Entry, each as uvarint length + UTF-8 bytes
+//	[recOff, +recLen)    records grouped by family name (by 24 bits of its hash after the
+//	                     partition's 2..8; source order within a name): uvarint length, flags
+//	                     byte, then the 15 string fields of Entry, each as uvarint length +
+//	                     UTF-8 bytes
 //	[dirOff, +4*(B+1))   bucket directory: for each of the B = 2^bits buckets, the index of
 //	                     its first pair in the table (little-endian uint32), then the total
 //	[tabOff, +8*pairs)   the table: pairs (uint32 hash, uint32 record offset relative to

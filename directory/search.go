@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -9,17 +10,20 @@ import (
 // DefaultSearchLimit is the number of entries Search returns when given a limit <= 0.
 const DefaultSearchLimit = 50
 
+// maxQueryWords bounds the words of a query that are matched (a bit mask tracks them).
+const maxQueryWords = 64
+
 // Search is the review desk's free-text search: every word of the query must match the entry,
-// and at most limit entries are returned, in the order of the source. A query word matches a
+// and at most limit entries are returned, in the order of the index. A query word matches a
 // word of the entry's family name, given name, town, postcode, department, profession,
 // specialty, structure, service or identifiers (RPPS and 8+RPPS), after NormalizeName: the
 // whole word when some entry has it as a word ("martin" finds MARTIN, not MARTINEZ), as a
 // prefix otherwise ("cardio" finds CARDIOLOGIE, "j" finds JEAN). A word with an '@' must be
 // the entry's address. Multi-word names also match glued ("legoff").
 //
-// Whole words are looked up in the index, the rarest first; a query made only of prefixes
-// reads the records in order until limit entries match — a full pass over the records when
-// fewer do (a fraction of a second for a million lines).
+// Whole words are looked up in the index, the rarest first, and their lists intersected; a
+// query made only of prefixes reads the records in order until limit entries match — a full
+// pass over the records when fewer do (a fraction of a second for a million lines).
 func (ix *Index) Search(query string, limit int) []Entry {
 	if limit <= 0 {
 		limit = DefaultSearchLimit
@@ -32,7 +36,7 @@ func (ix *Index) Search(query string, limit int) []Entry {
 			continue
 		}
 		for _, w := range words(raw) {
-			if !slices.ContainsFunc(toks, func(t token) bool { return t.word == w }) {
+			if len(toks) < maxQueryWords && !slices.ContainsFunc(toks, func(t token) bool { return t.word == w }) {
 				toks = append(toks, token{word: w})
 			}
 		}
@@ -56,20 +60,18 @@ func (ix *Index) Search(query string, limit int) []Entry {
 			}
 		}
 	}
-	match := func(e Entry) bool {
+	var m matcher
+	out := uniqueEntries{list: make([]Entry, 0, min(limit, 64))}
+	collect := func(e Entry) bool {
 		for _, a := range addrs {
 			if e.Address != a {
-				return false
+				return true
 			}
 		}
-		return matchTokens(&e, toks)
-	}
-	var out []Entry
-	collect := func(e Entry) bool {
-		if match(e) {
-			out = appendUnique(out, e)
+		if m.match(&e, toks) {
+			out.add(e)
 		}
-		return len(out) < limit
+		return len(out.list) < limit
 	}
 	switch {
 	case len(addrs) > 0:
@@ -78,21 +80,47 @@ func (ix *Index) Search(query string, limit int) []Entry {
 		slices.SortFunc(drivers, func(a, b int) int {
 			return int(toks[a].hi-toks[a].lo) - int(toks[b].hi-toks[b].lo)
 		})
-		cands := ix.pairOffsets(toks[drivers[0]].lo, toks[drivers[0]].hi)
-		for _, d := range drivers[1:] {
-			// Intersect while the next list is not much longer than the candidates; past
-			// that, checking the candidates' records is cheaper than reading the list.
-			if n := toks[d].hi - toks[d].lo; n > 16*uint64(len(cands)) {
+		d := toks[drivers[0]]
+		if d.hi-d.lo > maxCandidates {
+			// Only very common words ("medecin"): read their list a block at a time, checking
+			// the entries, until enough match.
+			for lo := d.lo; lo < d.hi; lo += candidateBlock {
+				more := true
+				ix.each(ix.pairOffsets(lo, min(lo+candidateBlock, d.hi)), func(e Entry) bool {
+					more = collect(e)
+					return more
+				})
+				if !more {
+					break
+				}
+			}
+			break
+		}
+		cands := ix.pairOffsets(d.lo, d.hi)
+		for _, i := range drivers[1:] {
+			// Reading a list costs 8 bytes a pair; checking a candidate costs a record read:
+			// intersect while the list is not hundreds of times longer than the candidates.
+			if len(cands) == 0 || toks[i].hi-toks[i].lo > 256*uint64(len(cands)) {
 				break
 			}
-			cands = intersect(cands, ix.pairOffsets(toks[d].lo, toks[d].hi))
+			cands = ix.intersect(cands, toks[i].lo, toks[i].hi)
 		}
 		ix.each(cands, collect)
 	default:
 		ix.scan(collect)
 	}
-	return out
+	if len(out.list) == 0 {
+		return nil
+	}
+	return out.list
 }
+
+const (
+	// maxCandidates: a driving list longer than this is read in blocks, not intersected.
+	maxCandidates = 1 << 16
+	// candidateBlock is the number of pairs read at once from a long list (32 KiB).
+	candidateBlock = 4096
+)
 
 type token struct {
 	word   string
@@ -100,27 +128,28 @@ type token struct {
 	lo, hi uint64 // its pairs in the table, when indexed
 }
 
-// matchTokens reports whether every token matches a search word of e.
-func matchTokens(e *Entry, toks []token) bool {
+// matcher checks entries against the words of a query, reusing its buffer.
+type matcher struct{ buf []byte }
+
+// match reports whether every token matches a search word of e.
+func (m *matcher) match(e *Entry, toks []token) bool {
 	if len(toks) == 0 {
 		return true
 	}
+	var matched uint64
+	all := uint64(1)<<len(toks) - 1
+	if len(toks) == 64 {
+		all = ^uint64(0)
+	}
 	fields := entryFields(e)
-	var ws []string
-	forEachWord(nil, &fields, false, func(w []byte) { ws = append(ws, string(w)) })
-	for _, t := range toks {
-		ok := false
-		for _, w := range ws {
-			if w == t.word || (!t.exact && strings.HasPrefix(w, t.word)) {
-				ok = true
-				break
+	m.buf = forEachWord(m.buf[:0], &fields, false, func(w []byte) {
+		for i, t := range toks {
+			if matched&(1<<i) == 0 && (string(w) == t.word || (!t.exact && bytes.HasPrefix(w, []byte(t.word)))) {
+				matched |= 1 << i
 			}
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+	})
+	return matched == all
 }
 
 func entryFields(e *Entry) [numFields]string {
@@ -134,7 +163,7 @@ func entryFields(e *Entry) [numFields]string {
 
 // pairOffsets reads the record offsets of the pairs [lo, hi).
 func (ix *Index) pairOffsets(lo, hi uint64) []uint32 {
-	if lo >= hi {
+	if lo >= hi || ix.closed.Load() {
 		return nil
 	}
 	raw := make([]byte, (hi-lo)*pairSize)
@@ -148,19 +177,29 @@ func (ix *Index) pairOffsets(lo, hi uint64) []uint32 {
 	return offs
 }
 
-// intersect returns the offsets in both sorted lists (a may be overwritten).
-func intersect(a, b []uint32) []uint32 {
-	out := a[:0]
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
+// intersect keeps the offsets of cands (sorted) that are also among the pairs [lo, hi),
+// reading those a block at a time.
+func (ix *Index) intersect(cands []uint32, lo, hi uint64) []uint32 {
+	out := cands[:0]
+	i := 0
+	raw := make([]byte, min(hi-lo, candidateBlock)*pairSize)
+	for ; lo < hi && i < len(cands); lo += candidateBlock {
+		n := min(hi-lo, candidateBlock)
+		if _, err := ix.f.ReadAt(raw[:n*pairSize], int64(ix.h.tabOff+lo*pairSize)); err != nil {
+			return nil
+		}
+		for j := uint64(0); j < n && i < len(cands); {
+			o := binary.LittleEndian.Uint32(raw[j*pairSize+4:])
+			switch {
+			case cands[i] < o:
+				i++
+			case cands[i] > o:
+				j++
+			default:
+				out = append(out, cands[i])
+				i++
+				j++
+			}
 		}
 	}
 	return out
