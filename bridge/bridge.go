@@ -122,6 +122,9 @@ func Open(ctx context.Context, o Options) (*Bridge, error) {
 		b.store.Close()
 		return nil, fmt.Errorf("open audit journal: %w", err)
 	}
+	if b.parseXDM == nil {
+		b.parseXDM = ParseXDM
+	}
 	b.senders = o.Senders
 	if b.senders == nil {
 		b.senders = map[string]Sender{}

@@ -36,6 +36,9 @@ func (lineReader) Read(_ context.Context, path, _ string) (reading.Result, error
 		Patient:  reading.Patient{FamilyName: "DUPONT", GivenNames: "Marie", BirthDate: "1956-03-12"},
 		Document: reading.Document{Title: "Compte rendu"}}
 	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "INS:"); ok {
+			res.Patient.INS, res.Patient.INSKeyValid, res.Patient.Sex = strings.TrimSpace(v), true, "F"
+		}
 		if a, ok := strings.CutPrefix(line, "TO:"); ok {
 			res.Recipients = append(res.Recipients, reading.Recipient{Address: strings.TrimSpace(a), Role: reading.RoleTo, Source: reading.SourceTag})
 		}
@@ -57,6 +60,10 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, reply func(from, rcpt string) *smtp.SMTPError) *harness {
+	return newHarnessWith(t, reply, "")
+}
+
+func newHarnessWith(t *testing.T, reply func(from, rcpt string) *smtp.SMTPError, boxExtra string) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -77,13 +84,14 @@ boxes:
   - id: bio
     address: %s
     smtp: {host: %s, port: %s, security: starttls, ca_file: %s, cert_file: %s, key_file: %s}
+%s
 inputs:
   - {id: depot, path: %s, box: bio}
 routing:
   default_action: send
 watch: {quiet: 100ms, rescan: 300ms}
 sending: {retry_initial: 200ms, retry_max: 1s, timeout: 5s}
-`, filepath.Join(dir, "data"), box, host, port, op.CAFile(), cert, key, input)
+`, filepath.Join(dir, "data"), box, host, port, op.CAFile(), cert, key, boxExtra, input)
 	cfgPath := filepath.Join(dir, "mssbridge.yaml")
 	os.WriteFile(cfgPath, []byte(yaml), 0o600)
 	cfg, err := config.Load(cfgPath)
@@ -352,4 +360,49 @@ func TestDeliveryReports(t *testing.T) {
 	if _, err := h.b.ApplyReport(ctx, "bio", inbound.Report{Kind: "dsn", OriginalEnvelopeID: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown job: %v", err)
 	}
+}
+
+func TestXDMAttachedWhenINSKnownAndReadBack(t *testing.T) {
+	h := newHarnessWith(t, nil, `    responsible: {rpps: "10003456781", family_name: MERCIER, given_name: Paul}
+    structure: {finess: "690000001", name: "CH Exemple"}
+    ins_oid: test`)
+	h.start()
+	h.drop("with-ins.pdf", "%PDF-1.4\nINS:256036912304545\nTO:paul.mercier@medecin.mssante.fr\n%%EOF\n")
+	h.drop("without.pdf", "%PDF-1.4\nTO:paul.mercier@medecin.mssante.fr\n%%EOF\n")
+	h.waitState(store.StateSent, 2)
+	var with, without []byte
+	for _, d := range h.op.Deliveries() {
+		if bytes.Contains(d.Data, []byte("with-ins.pdf")) {
+			with = d.Data
+		} else {
+			without = d.Data
+		}
+	}
+	if !bytes.Contains(with, []byte("IHE_XDM.ZIP")) {
+		t.Fatal("no IHE_XDM.ZIP with a known INS")
+	}
+	if bytes.Contains(without, []byte("IHE_XDM.ZIP")) {
+		t.Error("IHE_XDM.ZIP sent without an INS")
+	}
+	p, err := inbound.Parse(with, inbound.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range p.Attachments {
+		if a.Filename != "IHE_XDM.ZIP" {
+			continue
+		}
+		meta, err := ParseXDM(a.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meta.Patient.INS != "256036912304545" || meta.Patient.FamilyName != "DUPONT" || len(meta.Documents) != 1 {
+			t.Errorf("read back: %+v", meta.Patient)
+		}
+		if !bytes.HasPrefix(meta.Documents[0].Data, []byte("%PDF-1.4")) {
+			t.Error("PDF inside the CDA differs")
+		}
+		return
+	}
+	t.Fatal("attachment not found when parsing")
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mssbridge/mssbridge/config"
 	"github.com/mssbridge/mssbridge/inbound"
 	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/reading"
@@ -332,7 +333,20 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		b.fail(ctx, j, "Le document n'a pas été retrouvé dans le dossier de travail : "+err.Error(), "")
 		return
 	}
-	raw, err := mail.Build(composeMessage(box.Address, j, dec, res, doc, b.now()))
+	msg := composeMessage(box.Address, j, dec, res, doc, b.now())
+	xdmNote := "attached"
+	att, why, err := xdmAttachment(box, b.ruleNamed(dec.Rule), dec, res, doc, b.now())
+	switch {
+	case err != nil:
+		// The PDF still goes: every receiver reads it; the package is a convenience.
+		xdmNote = "not attached: " + err.Error()
+		b.log.Warn("IHE XDM package not built, sending the PDF alone", "job", j.ID, "err", err)
+	case att == nil:
+		xdmNote = "not attached: " + why
+	default:
+		msg.Attachments = append(msg.Attachments, *att)
+	}
+	raw, err := mail.Build(msg)
 	if err != nil {
 		b.fail(ctx, j, "Le message n'a pas pu être construit : "+err.Error(), "")
 		return
@@ -354,7 +368,7 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		b.log.Error("mark sending", "job", j.ID, "err", err)
 		return
 	}
-	if err := b.record(ctx, j, "sending", map[string]string{"try": fmt.Sprint(j.Tries), "bytes": fmt.Sprint(len(raw))}); err != nil {
+	if err := b.record(ctx, j, "sending", map[string]string{"try": fmt.Sprint(j.Tries), "bytes": fmt.Sprint(len(raw)), "xdm": xdmNote}); err != nil {
 		b.requeue(ctx, j, "Journal d'audit indisponible : envoi suspendu", "")
 		return
 	}
@@ -462,4 +476,13 @@ func recipientsForAudit(list []string) string {
 		out = append(out, a)
 	}
 	return strings.Join(out, ",")
+}
+
+func (b *Bridge) ruleNamed(name string) *config.Rule {
+	for i := range b.cfg.Routing.Rules {
+		if b.cfg.Routing.Rules[i].Name == name {
+			return &b.cfg.Routing.Rules[i]
+		}
+	}
+	return nil
 }

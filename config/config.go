@@ -44,6 +44,29 @@ type Box struct {
 	Address string    `yaml:"address"`
 	SMTP    Endpoint  `yaml:"smtp"`
 	IMAP    *Endpoint `yaml:"imap"`
+	// Extensions for MSSanté-native messages (IHE XDM with a CDA N1 document): the
+	// professional responsible for what the box sends, and the structure.
+	Responsible *Professional `yaml:"responsible"`
+	Structure   *Structure    `yaml:"structure"`
+	// XDM: "auto" (default: attach IHE_XDM.ZIP when the patient's INS is known and
+	// responsible+structure are set) or "never".
+	XDM string `yaml:"xdm"`
+	// INSOID: which INS identifier system to write: nir (default), test or demo.
+	INSOID string `yaml:"ins_oid"`
+}
+
+// Professional is a health professional identified by RPPS.
+type Professional struct {
+	RPPS       string `yaml:"rpps"`
+	FamilyName string `yaml:"family_name"`
+	GivenName  string `yaml:"given_name"`
+}
+
+// Structure is a health structure.
+type Structure struct {
+	FINESS string `yaml:"finess"`
+	SIRET  string `yaml:"siret"`
+	Name   string `yaml:"name"`
 }
 
 // Endpoint is one server of the operator: SMTP submission or IMAP.
@@ -91,6 +114,11 @@ type Rule struct {
 	To     []string  `yaml:"to"`
 	Cc     []string  `yaml:"cc"`
 	Action string    `yaml:"action"`
+	// XDM: false sends the PDF alone, for receivers whose software cannot read IHE XDM.
+	XDM *bool `yaml:"xdm"`
+	// DocumentType: LOINC code of the document type for the CDA (e.g. 11502-2 for a lab
+	// report); the default is 11488-4, consultation note.
+	DocumentType string `yaml:"document_type"`
 }
 
 // Condition says when a rule applies; every field set must match.
@@ -407,6 +435,26 @@ func (v *validator) validate(c *Config) {
 			v.addf(key+".address", "box %q: address %q is not a valid mail address", b.ID, b.Address)
 		}
 		v.endpoint(key+".smtp", b.ID, &b.SMTP, "smtp")
+		switch b.XDM {
+		case "":
+			b.XDM = "auto"
+		case "auto", "never":
+		default:
+			v.addf(key+".xdm", "box %q: xdm must be auto or never, not %q", b.ID, b.XDM)
+		}
+		switch b.INSOID {
+		case "":
+			b.INSOID = "nir"
+		case "nir", "test", "demo":
+		default:
+			v.addf(key+".ins_oid", "box %q: ins_oid must be nir, test or demo, not %q", b.ID, b.INSOID)
+		}
+		if r := b.Responsible; r != nil && (len(r.RPPS) != 11 || strings.Trim(r.RPPS, "0123456789") != "" || r.FamilyName == "") {
+			v.addf(key+".responsible", "box %q: responsible needs an 11-digit rpps and a family_name", b.ID)
+		}
+		if st := b.Structure; st != nil && ((st.FINESS == "" && st.SIRET == "") || st.Name == "") {
+			v.addf(key+".structure", "box %q: structure needs a finess (or siret) and a name", b.ID)
+		}
 		if b.IMAP != nil {
 			v.endpoint(key+".imap", b.ID, b.IMAP, "imap")
 			if b.IMAP.Mailbox == "" {
