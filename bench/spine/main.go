@@ -51,7 +51,7 @@ func main() {
 	flag.StringVar(&o.envFile, "env", "/tmp/mssbridge-ci/env", "env file written by ci/postfix/setup.sh (with -peer postfix)")
 	flag.IntVar(&o.n, "n", 200, "documents dropped at once in the throughput runs")
 	flag.IntVar(&o.runs, "runs", 2, "throughput runs of each side (bridge and bare client)")
-	flag.IntVar(&o.latencyN, "latency", 30, "single documents timed per watch.quiet value")
+	flag.IntVar(&o.latencyN, "latency", 30, "single documents timed per watch.quiet value (0: no latency series)")
 	flag.IntVar(&o.warmup, "warmup", 1, "single documents sent first, not timed")
 	flag.StringVar(&o.fastQuiet, "quiet", "100ms", "watch.quiet of the second latency series (the first uses the configuration default)")
 	flag.StringVar(&o.cacheDir, "cache", filepath.Join(os.TempDir(), "mssbridge-bench"), "cache for the generated PDFs and the compiled PDF reader")
@@ -80,10 +80,11 @@ func progress(format string, args ...any) {
 
 func run(o options) int {
 	started := time.Now()
+	cpuAtStart := sampleCPU()
 	deadline := started.Add(o.budget)
 	ctx := context.Background()
-	if o.n < 1 || o.runs < 1 || o.latencyN < 1 || o.warmup < 0 {
-		fmt.Fprintln(os.Stderr, "spine: -n, -runs and -latency must be at least 1")
+	if o.n < 1 || o.runs < 1 || o.latencyN < 0 || o.warmup < 0 {
+		fmt.Fprintln(os.Stderr, "spine: -n and -runs must be at least 1, -latency and -warmup at least 0")
 		return 2
 	}
 	var fail failures
@@ -153,7 +154,7 @@ func run(o options) int {
 	p.expect(rcpt)
 	p.expect(p.box)
 
-	rep := report{opts: o, peer: p, docs: docs, dinfo: dinfo, readerStart: readerStart, rcpt: rcpt, started: started, loadBefore: loadAverage()}
+	rep := report{opts: o, peer: p, docs: docs, dinfo: dinfo, readerStart: readerStart, rcpt: rcpt, started: started, loadBefore: loadAverage(), cpuStart: cpuAtStart}
 
 	// checkDelivery: every Message-ID reached the recipient's mailbox, and the queue drained.
 	checkDelivery := func(label string, ids []string) {
@@ -198,18 +199,24 @@ func run(o options) int {
 			fail.add("build messages: %v", err)
 			continue
 		}
+		before := sampleCPU()
 		el, err := runBare(p, msgs, ids, rcpt)
 		if err != nil {
 			fail.add("bare run %d: %v", r, err)
 			continue
 		}
 		rep.bare = append(rep.bare, el)
+		rep.bareCPU = append(rep.bareCPU, cpuBetween(before, sampleCPU()))
 		progress("  %.1f msg/s (%.2f s)", float64(len(msgs))/el.Seconds(), el.Seconds())
 		checkDelivery(fmt.Sprintf("bare throughput run %d", r), ids)
 	}
 
 	// 2. Latency: the short quiet window first (it is quick), then the default one.
-	for _, q := range []string{o.fastQuiet, ""} {
+	quiets := []string{o.fastQuiet, ""}
+	if o.latencyN == 0 {
+		quiets = nil
+	}
+	for _, q := range quiets {
 		label := "watch.quiet " + q
 		if q == "" {
 			label = "watch.quiet default"

@@ -222,6 +222,7 @@ type throughputResult struct {
 	ids      []string // Message-IDs sent
 	deferred int
 	quiet    time.Duration
+	cpu      cpuUse // from the drop to the last "sent"
 }
 
 func (t throughputResult) rate() float64 { return float64(t.n) / t.elapsed.Seconds() }
@@ -265,6 +266,7 @@ func throughputOn(ctx context.Context, env *bridgeEnv, docs []doc, timeout time.
 			return throughputResult{}, err
 		}
 	}
+	before := sampleCPU()
 	drop := time.Now()
 	for i, s := range staged {
 		if err := os.Rename(s, filepath.Join(env.input, docs[i].name)); err != nil {
@@ -287,7 +289,7 @@ func throughputOn(ctx context.Context, env *bridgeEnv, docs []doc, timeout time.
 			return throughputResult{}, ctx.Err()
 		}
 	}
-	res := throughputResult{n: n, drop: drop, jobs: env.rec.snapshot()}
+	res := throughputResult{n: n, drop: drop, jobs: env.rec.snapshot(), cpu: cpuBetween(before, sampleCPU())}
 	env.rec.mu.Lock()
 	bad, deferred := append([]string(nil), env.rec.bad...), env.rec.deferred
 	env.rec.mu.Unlock()

@@ -17,9 +17,11 @@ type report struct {
 	rcpt        string
 	started     time.Time
 	loadBefore  string
+	cpuStart    cpuSample
 
 	bridge     []throughputResult
 	bare       []time.Duration
+	bareCPU    []cpuUse
 	latency    []latencyResult
 	deliveries []string
 	failures   []string
@@ -35,7 +37,10 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintln(w, line)
 	fmt.Fprintf(w, "machine    %s\n", machine())
 	if after := loadAverage(); after != "" {
-		fmt.Fprintf(w, "load avg   %s before, %s after (1/5/15 min; above ~0.5 before, something else was running: figures are skewed)\n", r.loadBefore, after)
+		fmt.Fprintf(w, "load avg   %s at start, %s at end (1/5/15 min)\n", r.loadBefore, after)
+	}
+	if u := cpuBetween(r.cpuStart, sampleCPU()); u.ok {
+		fmt.Fprintf(w, "CPU        whole run: %s (others: the peer, and anything else running)\n", u)
 	}
 	fmt.Fprintf(w, "peer       %s: %s\n", r.peer.name, r.peer.description)
 	var size int
@@ -86,10 +91,13 @@ func (r *report) print(w io.Writer) {
 		if t.deferred > 0 {
 			fmt.Fprintf(w, ", %d deferred try(ies)", t.deferred)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "\n        CPU, drop -> last sent: %s\n", t.cpu)
 	}
 	for i, b := range r.bare {
 		fmt.Fprintf(w, "   raw: bare run %d %d messages in %s (%.1f ms/message)\n", i+1, len(r.docs), secs(b), b.Seconds()*1000/float64(len(r.docs)))
+		if i < len(r.bareCPU) {
+			fmt.Fprintf(w, "        CPU: %s\n", r.bareCPU[i])
+		}
 	}
 
 	// 3. Stages of the better bridge run.
@@ -136,26 +144,11 @@ func (r *report) print(w io.Writer) {
 
 	// 2. Latency.
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "2. LATENCY — one document at a time, %d timed after %d warm-up, from the rename into the input folder to \"sent\"\n", r.opts.latencyN, r.opts.warmup)
-	fmt.Fprintf(w, "   %-22s %-9s %-9s %-9s %-24s %s\n", "watch.quiet", "p50", "p99", "max", "watcher p50 (->claimed)", "pipeline p50 (claimed->sent)")
-	sort.SliceStable(r.latency, func(i, j int) bool { return r.latency[i].isDefault && !r.latency[j].isDefault })
-	for _, l := range r.latency {
-		label := l.quiet.String()
-		if l.isDefault {
-			label += " (default)"
-		}
-		wq := percentile(l.toClaimed, 50)
-		fmt.Fprintf(w, "   %-22s %-9s %-9s %-9s %-24s %s\n", label,
-			fmt.Sprintf("%.3fs", percentile(l.total, 50).Seconds()), fmt.Sprintf("%.3fs", percentile(l.total, 99).Seconds()), fmt.Sprintf("%.3fs", maxOf(l.total).Seconds()),
-			fmt.Sprintf("%.3fs (%.1f x quiet)", wq.Seconds(), wq.Seconds()/l.quiet.Seconds()), fmt.Sprintf("%.3fs", percentile(l.pipeline, 50).Seconds()))
-		if l.truncated > 0 {
-			fmt.Fprintf(w, "   %-22s only %d of %d documents timed: the time budget (-budget %s) ran out\n", "", len(l.total), r.opts.latencyN, r.opts.budget)
-		}
+	if len(r.latency) == 0 {
+		fmt.Fprintln(w, "2. LATENCY — not measured (-latency 0)")
+	} else {
+		r.printLatency(w)
 	}
-	fmt.Fprintln(w, "   The quiet window is a SAFETY DELAY, not work: a file is claimed only once its size and mtime have stood still for")
-	fmt.Fprintf(w, "   watch.quiet (and a PDF ends with %%%%EOF), so that a file still being written is never taken. It is the floor of the\n")
-	fmt.Fprintf(w, "   latency by design; the pipeline column is what the bridge itself adds. p99 is nearest-rank: of %d samples, the maximum.\n", r.opts.latencyN)
-
 	// Delivery.
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "DELIVERY — every message checked at the peer by Message-ID")
@@ -198,4 +191,26 @@ func (t throughputResult) firstClaim() time.Time {
 // itself, without the watcher's quiet window.
 func (t throughputResult) pipelineSpan() time.Duration {
 	return t.drop.Add(t.elapsed).Sub(t.firstClaim())
+}
+
+func (r *report) printLatency(w io.Writer) {
+	fmt.Fprintf(w, "2. LATENCY — one document at a time, %d timed after %d warm-up, from the rename into the input folder to \"sent\"\n", r.opts.latencyN, r.opts.warmup)
+	fmt.Fprintf(w, "   %-22s %-9s %-9s %-9s %-24s %s\n", "watch.quiet", "p50", "p99", "max", "watcher p50 (->claimed)", "pipeline p50 (claimed->sent)")
+	sort.SliceStable(r.latency, func(i, j int) bool { return r.latency[i].isDefault && !r.latency[j].isDefault })
+	for _, l := range r.latency {
+		label := l.quiet.String()
+		if l.isDefault {
+			label += " (default)"
+		}
+		wq := percentile(l.toClaimed, 50)
+		fmt.Fprintf(w, "   %-22s %-9s %-9s %-9s %-24s %s\n", label,
+			fmt.Sprintf("%.3fs", percentile(l.total, 50).Seconds()), fmt.Sprintf("%.3fs", percentile(l.total, 99).Seconds()), fmt.Sprintf("%.3fs", maxOf(l.total).Seconds()),
+			fmt.Sprintf("%.3fs (%.1f x quiet)", wq.Seconds(), wq.Seconds()/l.quiet.Seconds()), fmt.Sprintf("%.3fs", percentile(l.pipeline, 50).Seconds()))
+		if l.truncated > 0 {
+			fmt.Fprintf(w, "   %-22s only %d of %d documents timed: the time budget (-budget %s) ran out\n", "", len(l.total), r.opts.latencyN, r.opts.budget)
+		}
+	}
+	fmt.Fprintln(w, "   The quiet window is a SAFETY DELAY, not work: a file is claimed only once its size and mtime have stood still for")
+	fmt.Fprintf(w, "   watch.quiet (and a PDF ends with %%%%EOF), so that a file still being written is never taken. It is the floor of the\n")
+	fmt.Fprintf(w, "   latency by design; the pipeline column is what the bridge itself adds. p99 is nearest-rank: of %d samples, the maximum.\n", r.opts.latencyN)
 }
