@@ -1,6 +1,7 @@
 package reading
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -55,8 +56,27 @@ type hcluster struct {
 	x0, x1     float64
 	bottom     float64
 	h          float64
-	letterhead bool
+	letterhead bool // at the top of the page, or right under a block that is
+	top        bool // starts at the top of the page
 }
+
+// maybeAddressee: a block at the very top that starts with a titled name and gives no
+// sender's details (telephone, FINESS…) may be the addressee's: the letterhead can be a
+// picture, a margin column, or the left cell of a two-cell header.
+func (c *hcluster) maybeAddressee() bool {
+	if !c.top || !startsWithDesignation(c.lines[0].t) {
+		return false
+	}
+	for _, l := range c.lines {
+		if senderDetailRE.MatchString(l.t.fold) {
+			return false
+		}
+	}
+	return true
+}
+
+// senderDetailRE: what a letterhead gives and an addressee block does not.
+var senderDetailRE = regexp.MustCompile(`\bTEL\b|\bTELEPHONE\b|\bFAX\b|\bFINESS\b|\bSIRET\b|WWW\.|\b0[1-9](?:[ .]?[0-9]{2}){4}\b`)
 
 // headClusters groups the lines of page 1 above the letter proper into blocks: lines aligned
 // on the left (or right) edge, one under the other with no more than a line's gap.
@@ -91,7 +111,7 @@ func headClusters(d *letterDoc, skip map[*tline]bool) []*hcluster {
 	// under them on the same left edge (a letterhead often has gaps between its parts).
 	for _, c := range clusters {
 		if c.lines[0].y1 >= pageTop-1.5*c.lines[0].h() {
-			c.letterhead = true
+			c.letterhead, c.top = true, true
 		}
 	}
 	for changed := true; changed; {
@@ -103,7 +123,7 @@ func headClusters(d *letterDoc, skip map[*tline]bool) []*hcluster {
 			for _, l := range clusters {
 				if l.letterhead && abs(l.x0-c.x0) <= 12 {
 					gap := l.bottom - c.lines[0].y1
-					if gap > -1 && gap <= 3*max(c.h, l.h) {
+					if gap > -1 && gap <= 2.5*max(c.h, l.h) {
 						c.letterhead, changed = true, true
 						break
 					}
@@ -119,7 +139,7 @@ func headClusters(d *letterDoc, skip map[*tline]bool) []*hcluster {
 func collectAuthor(d *letterDoc, clusters []*hcluster, own map[string]bool) *author {
 	a := newAuthor(own)
 	for _, c := range clusters {
-		if c.letterhead {
+		if c.letterhead && !c.maybeAddressee() {
 			for _, l := range c.lines {
 				a.addText(l.t, false)
 			}
@@ -174,4 +194,10 @@ func collectAuthor(d *letterDoc, clusters []*hcluster, own map[string]bool) *aut
 		}
 	}
 	return a
+}
+
+// startsWithDesignation: the line begins with a titled name.
+func startsWithDesignation(t ftext) bool {
+	ds := findDesignations(t)
+	return len(ds) > 0 && ds[0].start <= 1
 }

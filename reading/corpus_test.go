@@ -178,3 +178,20 @@ func TestSamplesTruth(t *testing.T) {
 		t.Errorf("the shared samples must all come out right")
 	}
 }
+
+// TestCorpus reads the reading corpus (testdata/corpus: LibreOffice, Ghostscript, ReportLab
+// and groff letters; generate.py rebuilds it) against its truth and its directory.
+func TestCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "corpus")
+	docs := loadTruth(t, filepath.Join(dir, "truth.json"))
+	if len(docs) < 40 {
+		t.Errorf("the corpus has %d documents, want at least 40", len(docs))
+	}
+	fd := loadFakeDirectory(t, filepath.Join(dir, "annuaire.txt"))
+	s := runCorpus(t, filepath.Join(dir, "pdf"), docs, func(own []string) *Reader {
+		r := NewReader(testExtractor, fakeTrust{}, WithDirectory(fd), WithOwnAddresses(own...))
+		r.now = func() time.Time { return testNowCorpus }
+		return r
+	})
+	reportScore(t, "corpus", s)
+}

@@ -65,7 +65,7 @@ func newLetterDoc(pages []pdf.Page) *letterDoc {
 			if loc := textTagRE.FindStringIndex(text); loc != nil {
 				text = text[:loc[0]] // tags are the software speaking, read elsewhere
 			}
-			text = collapseSpaces(text)
+			text = collapseSpaces(capsWordRE.ReplaceAllString(text, "$1$2 $3"))
 			if text == "" {
 				continue
 			}
@@ -133,9 +133,13 @@ func mergeLabelCells(lines []*tline) []*tline {
 // isKnownLabel: a label of the patient's identity or of a recipient.
 func isKnownLabel(f string) bool {
 	f = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), ":"))
-	return patientFieldLabelRE.MatchString(f+" :") || toLabelRE.MatchString(f+" :") || ccLabelRE.MatchString(f+" :") ||
+	return insLabelRE.MatchString(f) || patientFieldLabelRE.MatchString(f+" :") || toLabelRE.MatchString(f+" :") || ccLabelRE.MatchString(f+" :") ||
 		infoLabelRE.MatchString(f+" :") || authorLabelRE.MatchString(f+" :")
 }
+
+// capsWordRE: a name in capitals glued to the next word (« ARNAUDThéo »): some generators
+// place words apart without a space character, and PDFium then joins them.
+var capsWordRE = regexp.MustCompile(`(^|\s)(\p{Lu}{2,})(\p{Lu}\p{Ll})`)
 
 // digitsRE: page numbers and dates change from page to page on a running header or footer.
 var digitsRE = regexp.MustCompile(`[0-9]+`)

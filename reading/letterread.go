@@ -43,7 +43,7 @@ func (r *Reader) readLetter(pages []pdf.Page) letterFound {
 		// one person or gives an address, and is neither the author nor the patient.
 		var cands []*hcluster
 		for _, c := range clusters {
-			if c.letterhead {
+			if c.letterhead && !c.maybeAddressee() || len(c.lines) > 7 || !namesEarly(c) || continuesBelow(d, c) {
 				continue
 			}
 			g := &rgroup{role: RoleTo, label: "bloc d'adresse", lines: c.lines, first: c.lines[0].t, block: true}
@@ -249,4 +249,44 @@ func (r *Reader) resolveItem(it *ritem, au *author, traitant *ritem) (*Recipient
 		return nil, problem
 	}
 	return &Recipient{Address: e.Address, RPPS: e.PPID, Name: name, Role: it.role, Source: SourceDirectory}, ""
+}
+
+// namesEarly: an addressee block names its addressee in its first lines (« Docteur Paul
+// MERCIER », or a structure then the doctor); a list that starts with « Chef de service »
+// and names people further down is not one.
+func namesEarly(c *hcluster) bool {
+	for i, l := range c.lines {
+		if i == 3 {
+			break
+		}
+		if len(findDesignations(l.t)) > 0 || addrRE.MatchString(l.t.orig) || rppsLabelRE.MatchString(l.t.fold) {
+			return true
+		}
+	}
+	return false
+}
+
+// continuesBelow: the block goes on, on the same left edge, below the start of the letter:
+// a column in the margin (a list of the service's doctors), not an addressee block.
+func continuesBelow(d *letterDoc, c *hcluster) bool {
+	last := c.lines[len(c.lines)-1]
+	for _, l := range d.pages[0] {
+		if l.y1 < last.y0 && abs(l.x0-c.x0) <= 12 && last.y0-l.y1 <= 2.5*max(l.h(), last.h()) && !l.used &&
+			!isBodyStart(l) && !dateLineRE.MatchString(l.t.fold) && !patientFieldLabelRE.MatchString(l.t.fold) {
+			// Lines of the letter body are on the same edge only when the block is at the left;
+			// a column goes on with short lines, a body with long ones.
+			if l.x1-l.x0 < 0.6*(maxX1(d.pages[0])-c.x0) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func maxX1(lines []*tline) float64 {
+	m := 0.0
+	for _, l := range lines {
+		m = max(m, l.x1)
+	}
+	return m
 }

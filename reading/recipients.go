@@ -122,8 +122,13 @@ func recipientGroups(d *letterDoc) []*rgroup {
 					if m.used || sameRow(m, prev) || sameRow(m, l) {
 						continue
 					}
+					// A list of copies may be spaced out; other lines must follow closely.
 					gap := prev.y0 - m.y1
-					if gap > 1.3*max(m.h(), prev.h()) || m.x0 < l.x0-10 || m.x0 > l.x0+220 || stopsGroup(m) {
+					limit := 1.3 * max(m.h(), prev.h())
+					if looksListItem(m.t) {
+						limit = 2.4 * max(m.h(), prev.h())
+					}
+					if gap > limit || m.x0 < l.x0-10 || m.x0 > l.x0+220 || len(m.t.orig) > 100 || stopsGroup(m) {
 						break
 					}
 					g.lines = append(g.lines, m)
@@ -345,4 +350,13 @@ func groupItems(g *rgroup) []*ritem {
 		}
 	}
 	return items
+}
+
+// looksListItem: a line that starts with a bullet, a titled name or an address.
+func looksListItem(t ftext) bool {
+	if bulletRE.MatchString(t.fold) || startsWithDesignation(t) {
+		return true
+	}
+	m := addrRE.FindStringIndex(t.orig)
+	return m != nil && m[0] == 0
 }
