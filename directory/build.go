@@ -136,12 +136,12 @@ func build(ctx context.Context, sourceFile, indexDir string) (Stats, string, err
 	if fp2, err := fingerprint(sourceFile); err != nil || fp2 != fp {
 		return Stats{}, "", fmt.Errorf("directory: %s changed while it was being indexed; try again once it is complete", sourceFile)
 	}
-	b.stats.Duration = time.Since(start)
 	final := filepath.Join(indexDir, name)
-	if err := b.finish(fp, final); err != nil {
+	if err := b.finish(fp, final, start); err != nil {
 		return Stats{}, "", fmt.Errorf("directory: write %s: %w", final, err)
 	}
 	removeStale(indexDir, prefix, name)
+	b.stats.Duration = time.Since(start)
 	return b.stats, final, nil
 }
 
@@ -208,6 +208,7 @@ type builder struct {
 	lower   []byte
 	rec     []byte
 	key     []byte
+	fam     []byte // NameKey of the family name
 	hashes  []uint64
 	scratch [binary.MaxVarintLen64 + 12]byte
 }
@@ -484,9 +485,9 @@ func (b *builder) line(lineNo int, line []byte) error {
 
 	// The record, in the spill of its family name (of its address when it has none).
 	b.rec = appendRecord(b.rec[:0], flags, &b.fields)
-	b.key = appendFolded(b.key[:0], b.fields[fFamilyName], 0)
-	cluster := hashTerm(termFamily, b.key)
-	if len(b.key) == 0 {
+	b.fam = appendFolded(b.fam[:0], b.fields[fFamilyName], 0)
+	cluster := hashTerm(termFamily, b.fam)
+	if len(b.fam) == 0 {
 		cluster = hashTerm(termAddress, b.fields[fAddress])
 	}
 	if b.seq == ^uint32(0) {
@@ -516,14 +517,12 @@ func (b *builder) line(lineNo int, line []byte) error {
 		b.key = id
 		b.addTerm(termNatID, id)
 	}
-	fam := appendFolded(b.key[:0], b.fields[fFamilyName], 0)
-	if len(fam) > 0 {
-		b.addTerm(termFamily, fam)
-		fam = append(fam, 0)
-		fam = appendFolded(fam, b.fields[fGivenName], 0)
-		b.addTerm(termName, fam)
+	if len(b.fam) > 0 {
+		b.addTerm(termFamily, b.fam)
+		b.fam = append(b.fam, 0)
+		b.fam = appendFolded(b.fam, b.fields[fGivenName], 0)
+		b.addTerm(termName, b.fam)
 	}
-	b.key = fam
 	b.key = forEachWord(b.key[:0], &b.fields, true, func(w []byte) { b.addTerm(termWord, w) })
 	pair := b.scratch[:12]
 	binary.LittleEndian.PutUint32(pair[8:], seq)
@@ -625,7 +624,7 @@ func forEachWord[T ~string | ~[]byte](buf []byte, fields *[numFields]T, indexing
 // finish assembles the index: the records, sorted by family name, partition after partition;
 // then the pairs, their record numbers turned into record offsets, sorted by hash; the bucket
 // directory; the header. Then it syncs and renames the file to final.
-func (b *builder) finish(fp [32]byte, final string) error {
+func (b *builder) finish(fp [32]byte, final string, start time.Time) error {
 	h := header{recOff: headerSize, pairs: b.pairs, fingerprint: fp}
 	// newOff[seq] is the offset of record seq once sorted: the only table of the build that
 	// grows with the file (4 bytes a line).
@@ -720,6 +719,7 @@ func (b *builder) finish(fp [32]byte, final string) error {
 	end := h.dirOff + uint64(len(dir))*4
 	b.stats.Size = int64(end)
 	h.stats = b.stats
+	h.stats.Duration = time.Since(start) // all but the sync and the rename
 	hb, err := h.marshal()
 	if err != nil {
 		return err

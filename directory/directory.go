@@ -265,7 +265,7 @@ type uniqueEntries struct {
 
 func (u *uniqueEntries) add(e Entry) {
 	if u.seen == nil && len(u.list) >= 16 {
-		u.seen = make(map[string]bool, 2*len(u.list))
+		u.seen = make(map[string]bool, cap(u.list))
 		for _, x := range u.list {
 			u.seen[x.Address] = true
 		}
