@@ -68,6 +68,9 @@ func (b *Bridge) Release(ctx context.Context, id string, o ReleaseOptions) (stor
 			return j, fmt.Errorf("release %s: %s is outside the MSSanté trust space: nothing is ever sent there", id, a)
 		}
 	}
+	if why := routing.CheckPatientRecipients(append(append([]string{}, dec.To...), dec.Cc...), res.Patient); len(why) > 0 {
+		return j, fmt.Errorf("release %s: %s", id, strings.Join(why, " ; "))
+	}
 	if dec.Box == "" {
 		dec.Box = j.Box
 	}
@@ -208,6 +211,10 @@ func (b *Bridge) SendNow(ctx context.Context, path string, o SendNowOptions) (st
 			return j, fmt.Errorf("INS %s: key wrong or malformed", o.INS)
 		}
 		res.Patient.INS, res.Patient.INSKeyValid = n, true
+	}
+	if why := routing.CheckPatientRecipients(o.To, res.Patient); len(why) > 0 {
+		os.Remove(dst)
+		return j, errors.New(strings.Join(why, " ; "))
 	}
 	dec := routing.Decision{Action: routing.Send, Box: box.ID, To: o.To, Title: res.Document.Title, Subject: res.Document.Subject}
 	j.Reading, _ = json.Marshal(res)

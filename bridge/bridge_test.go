@@ -406,3 +406,51 @@ func TestXDMAttachedWhenINSKnownAndReadBack(t *testing.T) {
 	}
 	t.Fatal("attachment not found when parsing")
 }
+
+func TestMessageToPatientClosesConversation(t *testing.T) {
+	h := newHarnessWith(t, nil, "    reply_to: secretariat@ch-exemple.mssante.fr")
+	h.cfg.Routing.Rules = []config.Rule{{Name: "patient", When: config.Condition{Input: "depot"}, ToPatient: true, CloseConversation: true, ReadReceipt: true, Action: "send"}}
+	h.start()
+	h.drop("a.pdf", "%PDF-1.4\nINS:256036912304545\n%%EOF\n")
+	h.waitState(store.StateSent, 1)
+	d := h.op.Deliveries()[0]
+	if len(d.To) != 1 || d.To[0] != "256036912304545@patient.mssante.fr" {
+		t.Fatalf("to %v", d.To)
+	}
+	for _, want := range []string{"Subject: [FIN]", "X-Mss-Mes: FIN", "Reply-To: secretariat@ch-exemple.mssante.fr", "Disposition-Notification-To: noreply-bio@ch-exemple.mssante.fr", "Mon Espace Sant"} {
+		if !bytes.Contains(bytes.ReplaceAll(d.Data, []byte("=\r\n"), nil), []byte(want)) && !bytes.Contains(d.Data, []byte(strings.ToLower(want))) {
+			t.Errorf("message lacks %q", want)
+		}
+	}
+}
+
+func TestSendNowRefusesWrongPatientKeyBeforeSMTP(t *testing.T) {
+	h := newHarness(t, nil)
+	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	f := filepath.Join(t.TempDir(), "a.pdf")
+	os.WriteFile(f, []byte("%PDF-1.4\n%%EOF\n"), 0o600)
+	_, err = b.SendNow(context.Background(), f, SendNowOptions{Box: "bio", To: []string{"256036912304546@patient.mssante.fr"}})
+	if err == nil || !strings.Contains(err.Error(), "clé") {
+		t.Fatalf("err = %v, want a wrong-key refusal", err)
+	}
+	if n := len(h.op.Deliveries()); n != 0 {
+		t.Errorf("%d deliveries", n)
+	}
+}
+
+func TestPatientRefusalInPlainWords(t *testing.T) {
+	for reply, want := range map[string]string{
+		"550 5.1.1 unknown user":            "n'existe pas",
+		"550 5.7.1 messagerie fermée":       "fermée",
+		"550 5.1.3 INS invalide (clé)":      "INS n'est pas valide",
+		"554 5.0.0 something else entirely": "refusé par l'opérateur",
+	} {
+		if got := PatientRefusal(reply); !strings.Contains(got, want) {
+			t.Errorf("PatientRefusal(%q) = %q, want %q", reply, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mssbridge/mssbridge/config"
 	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/reading"
 	"github.com/mssbridge/mssbridge/routing"
@@ -13,11 +14,38 @@ import (
 
 // composeMessage writes the message a professional receives: a French subject, a short body
 // naming the document and the patient, and the PDF.
-func composeMessage(from string, j store.Job, dec routing.Decision, res reading.Result, doc []byte, now time.Time) mail.Message {
+func composeMessage(box config.Box, j store.Job, dec routing.Decision, res reading.Result, doc []byte, now time.Time) mail.Message {
+	from := box.Address
 	title := firstNonEmpty(dec.Title, res.Document.Title)
 	subject := firstNonEmpty(dec.Subject, res.Document.Subject, title, "Document médical")
+	toPatient := len(dec.To) > 0 && routing.IsPatient(dec.To[0])
 	var body strings.Builder
 	body.WriteString("Bonjour,\n\n")
+	headers := map[string]string{}
+	if rt := firstNonEmpty(dec.ReplyTo, box.ReplyTo); rt != "" {
+		headers["Reply-To"] = rt
+	}
+	if dec.ReadReceipt {
+		headers["Disposition-Notification-To"] = from
+	}
+	if dec.CloseConversation {
+		// The ANS intermediation volet: subject exactly [FIN] and X-MSS-MES: FIN close a
+		// conversation with a patient.
+		subject = "[FIN]"
+		headers["X-MSS-MES"] = "FIN"
+	}
+	if toPatient {
+		if title != "" {
+			fmt.Fprintf(&body, "Votre établissement de santé vous transmet le document « %s ».\n", title)
+		} else {
+			body.WriteString("Votre établissement de santé vous transmet un document vous concernant.\n")
+		}
+		body.WriteString("\nVous le retrouvez en pièce jointe de ce message, dans votre messagerie de santé Mon Espace Santé.\n")
+		body.WriteString("Pour toute question sur ce document, adressez-vous au professionnel qui vous suit.\n")
+		fmt.Fprintf(&body, "\nMessage envoyé par %s via la messagerie sécurisée de santé.\n", from)
+		return mail.Message{From: from, To: dec.To, Subject: subject, MessageID: j.MessageID, Date: now, Body: body.String(), Headers: headers,
+			Attachments: []mail.Attachment{{Filename: attachmentName(j, title), ContentType: "application/pdf", Data: doc}}}
+	}
 	if title != "" {
 		fmt.Fprintf(&body, "Veuillez trouver ci-joint le document « %s ».\n", title)
 	} else {
@@ -31,15 +59,33 @@ func composeMessage(from string, j store.Job, dec routing.Decision, res reading.
 		body.WriteString("\n")
 	}
 	fmt.Fprintf(&body, "\nCe message a été envoyé automatiquement depuis la boîte applicative %s par la messagerie sécurisée de santé (MSSanté).\n", from)
+	return mail.Message{
+		From: from, To: dec.To, Cc: dec.Cc, Subject: subject, MessageID: j.MessageID, Date: now,
+		Body: body.String(), Headers: headers,
+		Attachments: []mail.Attachment{{Filename: attachmentName(j, title), ContentType: "application/pdf", Data: doc}},
+	}
+}
+
+func attachmentName(j store.Job, title string) string {
 	name := j.SourceName
 	if !strings.EqualFold(docExt(name), ".pdf") || name == "" {
 		name = firstNonEmpty(title, "document") + ".pdf"
 	}
-	return mail.Message{
-		From: from, To: dec.To, Cc: dec.Cc, Subject: subject, MessageID: j.MessageID, Date: now,
-		Body:        body.String(),
-		Attachments: []mail.Attachment{{Filename: name, ContentType: "application/pdf", Data: doc}},
+	return name
+}
+
+// excludedFromXDM reports whether a recipient is listed (address or @domain) as unable to
+// read IHE XDM.
+func excludedFromXDM(list, recipients []string) bool {
+	for _, r := range recipients {
+		for _, x := range list {
+			x = strings.ToLower(strings.TrimSpace(x))
+			if x == r || (strings.HasPrefix(x, "@") && strings.HasSuffix(r, x)) {
+				return true
+			}
+		}
 	}
+	return false
 }
 
 func firstNonEmpty(s ...string) string {

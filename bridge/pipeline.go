@@ -320,22 +320,29 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 			return
 		}
 	}
+	var res reading.Result
+	json.Unmarshal(j.Reading, &res)
+	if why := routing.CheckPatientRecipients(append(append([]string{}, dec.To...), dec.Cc...), res.Patient); len(why) > 0 {
+		b.hold(ctx, j, why)
+		return
+	}
 	box, ok := b.cfg.Box(j.Box)
 	sender := b.senders[j.Box]
 	if !ok || sender == nil {
 		b.hold(ctx, j, []string{fmt.Sprintf("La boîte d'envoi %q n'existe pas dans la configuration", j.Box)})
 		return
 	}
-	var res reading.Result
-	json.Unmarshal(j.Reading, &res)
 	doc, err := os.ReadFile(b.docPath(b.dirs.spool, j))
 	if err != nil {
 		b.fail(ctx, j, "Le document n'a pas été retrouvé dans le dossier de travail : "+err.Error(), "")
 		return
 	}
-	msg := composeMessage(box.Address, j, dec, res, doc, b.now())
+	msg := composeMessage(box, j, dec, res, doc, b.now())
 	xdmNote := "attached"
 	att, why, err := xdmAttachment(box, b.ruleNamed(dec.Rule), dec, res, doc, b.now())
+	if att != nil && excludedFromXDM(box.XDMExclude, append(append([]string{}, dec.To...), dec.Cc...)) {
+		att, why = nil, "a recipient cannot read IHE XDM"
+	}
 	switch {
 	case err != nil:
 		// The PDF still goes: every receiver reads it; the package is a convenience.
@@ -351,7 +358,11 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		b.fail(ctx, j, "Le message n'a pas pu être construit : "+err.Error(), "")
 		return
 	}
-	if limit := int64(b.cfg.Sending.MaxMessageSize); limit > 0 && int64(len(raw)) > limit {
+	limit := int64(b.cfg.Sending.MaxMessageSize)
+	if box.MaxMessageSize > 0 {
+		limit = int64(box.MaxMessageSize)
+	}
+	if limit > 0 && int64(len(raw)) > limit {
 		b.fail(ctx, j, fmt.Sprintf("Le message (%d Ko) dépasse la taille maximale autorisée (%d Ko) : envoyez un document plus léger", len(raw)/1000, limit/1000), "")
 		return
 	}
@@ -387,7 +398,11 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 	}
 	switch me.Class {
 	case mail.Permanent:
-		b.fail(ctx, j, me.French(), me.ServerReply())
+		reason := me.French()
+		if me.Stage == "rcpt" && routing.IsPatient(me.Recipient) {
+			reason = PatientRefusal(me.ServerReply())
+		}
+		b.fail(ctx, j, reason, me.ServerReply())
 	case mail.Config:
 		b.log.Error("box configuration refused by the server", "job", j.ID, "box", j.Box, "stage", me.Stage, "err", me.Err)
 		b.fail(ctx, j, me.French(), me.ServerReply()+errText(me))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mssbridge/mssbridge/inbound"
+	"github.com/mssbridge/mssbridge/routing"
 	"github.com/mssbridge/mssbridge/store"
 )
 
@@ -92,6 +93,9 @@ func (b *Bridge) failAfterSend(ctx context.Context, j store.Job, failed []inboun
 		parts = append(parts, fmt.Sprintf("%s (%s %s)", f.Recipient, f.Status, f.Diagnostic))
 	}
 	reason := "Le message n'a pas pu être remis à " + strings.Join(parts, ", ") + " : vérifier l'adresse du destinataire"
+	if routing.IsPatient(failed[0].Recipient) {
+		reason = PatientRefusal(failed[0].Status + " " + failed[0].Diagnostic)
+	}
 	if archived, _ := filepath.Glob(filepath.Join(b.dirs.sent, "*", j.ID+docExt(j.SourceName))); len(archived) > 0 {
 		if err := moveIfPresent(archived[0], b.docPath(b.dirs.failed, j)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
@@ -110,4 +114,22 @@ func (b *Bridge) failAfterSend(ctx context.Context, j store.Job, failed []inboun
 	}
 	b.log.Warn("delivery failed after sending", "job", j.ID, "box", j.Box)
 	return b.record(ctx, j, "delivery_failed", map[string]string{"status": failed[0].Status})
+}
+
+// PatientRefusal says in plain words why the patients' messaging refused a message. The
+// operator refuses for three reasons (ANS, MSSanté citoyenne): the address does not exist (the
+// patient has no Mon Espace Santé profile or opposed it), the messaging is closed, or the INS
+// is invalid.
+func PatientRefusal(reply string) string {
+	r := strings.ToLower(reply)
+	switch {
+	case strings.Contains(r, "ins invalid") || strings.Contains(r, "invalid ins") || strings.Contains(r, "ins non valide") || strings.Contains(r, "clé ins") || strings.Contains(r, "cle ins"):
+		return "Message au patient refusé : l'INS n'est pas valide (longueur ou clé). Vérifier l'identité du patient. (" + reply + ")"
+	case strings.Contains(r, "ferm") || strings.Contains(r, "closed") || strings.Contains(r, "clos"):
+		return "Message au patient refusé : sa messagerie Mon Espace Santé est fermée. (" + reply + ")"
+	case strings.Contains(r, "5.1.1") || strings.Contains(r, "unknown") || strings.Contains(r, "inconnu") || strings.Contains(r, "not exist") || strings.Contains(r, "existe pas"):
+		return "Message au patient refusé : cette adresse n'existe pas (le patient n'a pas activé Mon Espace Santé ou s'y est opposé). (" + reply + ")"
+	default:
+		return "Message au patient refusé par l'opérateur : " + reply
+	}
 }

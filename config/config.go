@@ -53,6 +53,13 @@ type Box struct {
 	XDM string `yaml:"xdm"`
 	// INSOID: which INS identifier system to write: nir (default), test or demo.
 	INSOID string `yaml:"ins_oid"`
+	// XDMExclude lists recipients (addresses, or @domain) whose software cannot read IHE XDM.
+	XDMExclude []string `yaml:"xdm_exclude"`
+	// ReplyTo is where answers should go, when not the box itself.
+	ReplyTo string `yaml:"reply_to"`
+	// MaxMessageSize caps this box's messages (the operator's limit); sending.max_message_size
+	// when zero.
+	MaxMessageSize ByteSize `yaml:"max_message_size"`
 }
 
 // Professional is a health professional identified by RPPS.
@@ -119,6 +126,13 @@ type Rule struct {
 	// DocumentType: LOINC code of the document type for the CDA (e.g. 11502-2 for a lab
 	// report); the default is 11488-4, consultation note.
 	DocumentType string `yaml:"document_type"`
+	// ToPatient also sends the document to the patient's own messaging (Mon Espace Santé,
+	// INS@patient.mssante.fr); CloseConversation marks it [FIN] (X-MSS-MES: FIN).
+	ToPatient         bool `yaml:"to_patient"`
+	CloseConversation bool `yaml:"close_conversation"`
+	// ReadReceipt asks for a read receipt (Disposition-Notification-To: the box).
+	ReadReceipt bool   `yaml:"read_receipt"`
+	ReplyTo     string `yaml:"reply_to"`
 }
 
 // Condition says when a rule applies; every field set must match.
@@ -452,6 +466,9 @@ func (v *validator) validate(c *Config) {
 		if r := b.Responsible; r != nil && (len(r.RPPS) != 11 || strings.Trim(r.RPPS, "0123456789") != "" || r.FamilyName == "") {
 			v.addf(key+".responsible", "box %q: responsible needs an 11-digit rpps and a family_name", b.ID)
 		}
+		if b.ReplyTo != "" && !validAddress(b.ReplyTo) {
+			v.addf(key+".reply_to", "box %q: reply_to %q is not a valid mail address", b.ID, b.ReplyTo)
+		}
 		if st := b.Structure; st != nil && ((st.FINESS == "" && st.SIRET == "") || st.Name == "") {
 			v.addf(key+".structure", "box %q: structure needs a finess (or siret) and a name", b.ID)
 		}
@@ -552,6 +569,9 @@ func (v *validator) validate(c *Config) {
 			if !validAddress(a) {
 				v.addf(fmt.Sprintf("%s.to.%d", key, j), "rule %q: %q is not a valid mail address", r.Name, a)
 			}
+		}
+		if r.ReplyTo != "" && !validAddress(r.ReplyTo) {
+			v.addf(key+".reply_to", "rule %q: reply_to %q is not a valid mail address", r.Name, r.ReplyTo)
 		}
 		for j, a := range r.Cc {
 			if !validAddress(a) {

@@ -43,6 +43,10 @@ type Decision struct {
 	Subject string   `json:"subject,omitempty"`
 	Title   string   `json:"title,omitempty"`
 	Reasons []string `json:"reasons,omitempty"` // French, for the held sidecar
+	// Per-rule message options.
+	CloseConversation bool   `json:"close_conversation,omitempty"`
+	ReadReceipt       bool   `json:"read_receipt,omitempty"`
+	ReplyTo           string `json:"reply_to,omitempty"`
 }
 
 // Router applies the configuration's rules.
@@ -112,6 +116,14 @@ func (r *Router) Route(d Document) Decision {
 		for _, a := range rule.To {
 			add(&dec.To, a)
 		}
+		dec.CloseConversation, dec.ReadReceipt, dec.ReplyTo = rule.CloseConversation, rule.ReadReceipt, rule.ReplyTo
+		if rule.ToPatient {
+			if res.Patient.INS != "" && res.Patient.INSKeyValid {
+				add(&dec.To, res.Patient.INS+"@"+PatientDomain)
+			} else {
+				reasons = append(reasons, fmt.Sprintf("La règle « %s » écrit au patient, mais son INS est inconnu ou invalide", rule.Name))
+			}
+		}
 	}
 	for _, rc := range res.Recipients {
 		if rc.Role == reading.RoleCc {
@@ -128,15 +140,29 @@ func (r *Router) Route(d Document) Decision {
 		action = Hold // the unknown box the document asked for
 	}
 	if res.Decision != reading.DecisionSend {
-		action = Hold
-		// What the reading found comes first: it is what the secretary must fix.
-		reasons = append(append([]string{}, res.Reasons...), reasons...)
+		// What the reading found comes first: it is what the secretary must fix. "No recipient"
+		// no longer stands when a rule names the recipients.
+		var rr []string
+		for _, why := range res.Reasons {
+			if why == reading.ReasonNoRecipient && len(dec.To) > 0 {
+				continue
+			}
+			rr = append(rr, why)
+		}
+		if len(rr) > 0 || len(res.Reasons) == 0 {
+			action = Hold
+		}
+		reasons = append(rr, reasons...)
 	}
 	if len(dec.To) == 0 {
 		action = Hold
 		if !contains(reasons, reading.ReasonNoRecipient) {
 			reasons = append(reasons, reading.ReasonNoRecipient)
 		}
+	}
+	reasons = append(reasons, CheckPatientRecipients(append(append([]string{}, dec.To...), dec.Cc...), res.Patient)...)
+	if len(reasons) > 0 && action == Send {
+		action = Hold
 	}
 	// The trust space is enforced last, whatever the rules and the reading said.
 	for _, a := range append(append([]string{}, dec.To...), dec.Cc...) {

@@ -66,3 +66,16 @@ func TestRoute(t *testing.T) {
 		})
 	}
 }
+
+func TestRuleRecipientsLiftNoRecipientOnly(t *testing.T) {
+	rules := config.Routing{DefaultAction: "hold", Rules: []config.Rule{{Name: "labo", When: config.Condition{Input: "labo"}, To: []string{"labo@ch.mssante.fr"}, Action: "send"}}}
+	r := New(rules, []config.Box{{ID: "b"}}, mssanteOnly{})
+	noRcpt := reading.Result{Decision: reading.DecisionHold, Reasons: []string{reading.ReasonNoRecipient}}
+	if d := r.Route(Document{Input: "labo", InputBox: "b", Reading: noRcpt}); d.Action != Send {
+		t.Errorf("rule recipients should lift 'no recipient': %+v", d)
+	}
+	badINS := reading.Result{Decision: reading.DecisionHold, Reasons: []string{reading.ReasonNoRecipient, "Clé INS fausse"}}
+	if d := r.Route(Document{Input: "labo", InputBox: "b", Reading: badINS}); d.Action != Hold || len(d.Reasons) != 1 {
+		t.Errorf("other reading reasons must still hold: %+v", d)
+	}
+}
