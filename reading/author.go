@@ -88,7 +88,7 @@ func headClusters(d *letterDoc, skip map[*tline]bool) []*hcluster {
 	var clusters []*hcluster
 	pageTop := -1e9
 	for _, l := range d.pages[0] {
-		if l.used || l.running || skip[l] || l.y1 <= top+0.5 || dateLineRE.MatchString(l.t.fold) {
+		if l.used || l.running || skip[l] || l.y1 <= top+0.5 || dateLineRE.MatchString(l.t.fold) || isOtherPersonLine(l.t) {
 			continue
 		}
 		pageTop = max(pageTop, l.y1)
@@ -200,4 +200,12 @@ func collectAuthor(d *letterDoc, clusters []*hcluster, own map[string]bool) *aut
 func startsWithDesignation(t ftext) bool {
 	ds := findDesignations(t)
 	return len(ds) > 0 && ds[0].start <= 1
+}
+
+// isOtherPersonLine: a line that names someone as something else than the addressee: the
+// referring doctor (« Adressé par le Dr … »), the treating doctor, the author.
+func isOtherPersonLine(t ftext) bool {
+	f := strings.TrimLeft(t.fold, " -•*·>")
+	return infoLabelRE.MatchString(f) || authorLabelRE.MatchString(f) || strings.HasPrefix(f, "ADRESSE PAR") ||
+		strings.HasPrefix(f, "ADRESSEE PAR") || strings.HasPrefix(f, "MEDECIN TRAITANT")
 }

@@ -42,6 +42,7 @@ func (r *Reader) readLetter(pages []pdf.Page) letterFound {
 		// The addressee block: a block of the page's head, not the letterhead, that names
 		// one person or gives an address, and is neither the author nor the patient.
 		var cands []*hcluster
+		toPatient := ""
 		for _, c := range clusters {
 			if c.letterhead && !c.maybeAddressee() || len(c.lines) > 7 || !namesEarly(c) || continuesBelow(d, c) {
 				continue
@@ -75,6 +76,9 @@ func (r *Reader) readLetter(pages []pdf.Page) letterFound {
 					}
 				}
 			}
+			if patientish && !authorish && persons == 1 {
+				toPatient = c.lines[0].text()
+			}
 			if persons+addrs+rpps == 0 || persons > 1 || authorish || patientish {
 				continue
 			}
@@ -82,6 +86,10 @@ func (r *Reader) readLetter(pages []pdf.Page) letterFound {
 		}
 		switch len(cands) {
 		case 0:
+			if toPatient != "" {
+				out.recipientProblems = append(out.recipientProblems,
+					fmt.Sprintf("Le courrier est adressé au patient (« %s ») : pas de destinataire professionnel", toPatient))
+			}
 		case 1:
 			c := cands[0]
 			groups = append([]*rgroup{{role: RoleTo, label: "bloc d'adresse", lines: c.lines, first: c.lines[0].t, block: true}}, groups...)
@@ -247,6 +255,12 @@ func (r *Reader) resolveItem(it *ritem, au *author, traitant *ritem) (*Recipient
 	e, problem := choose(name, cands, ctx, it.name.hasGiven())
 	if problem != "" {
 		return nil, problem
+	}
+	if (it.name.title == "M" || it.name.title == "MME") && !ctx.professionMatches(e) {
+		// « Monsieur Paul MERCIER » is how a patient or a relative is addressed; a doctor is
+		// « Docteur ». Only the letter saying what he does makes him the professional.
+		return nil, fmt.Sprintf("« %s » : l'annuaire connaît %s (%s), mais le courrier ne dit pas qu'il s'agit de ce professionnel",
+			name, e.Address, entryWhere(e))
 	}
 	return &Recipient{Address: e.Address, RPPS: e.PPID, Name: name, Role: it.role, Source: SourceDirectory}, ""
 }

@@ -128,7 +128,7 @@ func recipientGroups(d *letterDoc) []*rgroup {
 					if looksListItem(m.t) {
 						limit = 2.4 * max(m.h(), prev.h())
 					}
-					if gap > limit || m.x0 < l.x0-10 || m.x0 > l.x0+220 || len(m.t.orig) > 100 || stopsGroup(m) {
+					if gap > limit || m.x0 < l.x0-10 || m.x0 > l.x0+220 || stopsGroup(m) || !(looksListItem(m.t) || looksAddressLine(m.t)) {
 						break
 					}
 					g.lines = append(g.lines, m)
@@ -300,6 +300,12 @@ func groupItems(g *rgroup) []*ritem {
 		if anchors[0].pos > 0 && cur != nil {
 			cur.ctx = append(cur.ctx, p.t.orig[:anchors[0].pos])
 		}
+		// A line under a label that does not start with a name or an address (« Maison de
+		// santé des Pentes, Dr … ») adds nobody: it is context.
+		if !g.block && pi > 0 && cur != nil && p.lineStart && strings.TrimSpace(p.t.orig[:anchors[0].pos]) != "" {
+			cur.ctx = append(cur.ctx, p.t.orig)
+			continue
+		}
 		for ai, a := range anchors {
 			end := len(p.t.orig)
 			if ai+1 < len(anchors) {
@@ -359,4 +365,28 @@ func looksListItem(t ftext) bool {
 	}
 	m := addrRE.FindStringIndex(t.orig)
 	return m != nil && m[0] == 0
+}
+
+// Lines that belong to a recipient's address: a street, a postcode and town, a structure, a
+// specialty; short, and not a sentence of the letter.
+var (
+	streetRE    = regexp.MustCompile(`\b(?:RUE|AVENUE|AV\.|BOULEVARD|BD|PLACE|CHEMIN|ALLEE|QUAI|COURS|ROUTE|IMPASSE|MONTEE|SQUARE|BP|CS)\b`)
+	structureRE = regexp.MustCompile(`\b(?:CABINET|CENTRE|HOPITAL|CHU|CHR|CH|CLINIQUE|SERVICE|MAISON|LABORATOIRE|POLE|UNITE|SECRETARIAT|GROUPE|INSTITUT|PHARMACIE|EHPAD|RESIDENCE)\b`)
+)
+
+func looksAddressLine(t ftext) bool {
+	f := t.fold
+	words := strings.Fields(f)
+	if len(words) > 10 || strings.HasSuffix(strings.TrimSpace(f), ".") && len(words) > 4 {
+		return false
+	}
+	if postcodeRE.MatchString(f) || streetRE.MatchString(f) || structureRE.MatchString(f) || rppsLabelRE.MatchString(f) {
+		return true
+	}
+	for _, s := range specialties {
+		if containsStem(f, s.letter) {
+			return true
+		}
+	}
+	return len(words) <= 4 // a town, a building, « Bâtiment B »
 }

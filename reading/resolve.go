@@ -250,10 +250,15 @@ func choose(who string, cands []DirEntry, ctx letterContext, strict bool) (DirEn
 		return best.e, ""
 	}
 	var es []DirEntry
+	samePP := true
 	for _, j := range ok {
 		if j.score == best.score {
 			es = append(es, j.e)
+			samePP = samePP && j.e.PPID != "" && j.e.PPID == best.e.PPID
 		}
+	}
+	if samePP {
+		return DirEntry{}, fmt.Sprintf("« %s » a plusieurs adresses MSSanté dans l'annuaire et rien dans le courrier ne permet de choisir : %s", who, describeEntries(es))
 	}
 	return DirEntry{}, fmt.Sprintf("« %s » : plusieurs professionnels de ce nom dans l'annuaire et rien dans le courrier ne permet de choisir : %s", who, describeEntries(es))
 }
@@ -287,4 +292,15 @@ func lookupName(dir Directory, n personName) []DirEntry {
 		}
 	}
 	return withAddress(out)
+}
+
+// professionMatches: the letter says what the entry's profession or specialty is.
+func (c letterContext) professionMatches(e DirEntry) bool {
+	spec := fold(e.Specialty + " " + e.Profession)
+	for _, s := range c.specs {
+		if strings.Contains(spec, s) {
+			return true
+		}
+	}
+	return false
 }

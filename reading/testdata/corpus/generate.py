@@ -106,6 +106,7 @@ PEOPLE = {
     "fontaine2": ("PER", "marc.fontaine2@medecin.mssante.fr", rpps(777999), "DR", "FONTAINE", "Marc", "Médecin", "Médecine Générale", "Cabinet Fontaine", "", "38000", "GRENOBLE"),
     "dubois_chu": ("PER", "anne.dubois@chu-valmont.mssante.fr", rpps(888999), "DR", "DUBOIS", "Anne", "Médecin", "Néphrologie", "CHU de Valmont", "Néphrologie", "69400", "VALMONT-SUR-SAONE"),
     "dubois_cab": ("PER", "anne.dubois@medecin.mssante.fr", rpps(888999), "DR", "DUBOIS", "Anne", "Médecin", "Néphrologie", "Cabinet de néphrologie du Rhône", "", "69003", "LYON"),
+    "leroy_ide": ("PER", "sophie.leroy@infirmier.mssante.fr", rpps(313131), "MME", "LEROY", "Sophie", "Infirmier", "", "Cabinet infirmier Saxe", "", "69003", "LYON"),
     "bonnet": ("PER", "louise.bonnet@sagefemme.mssante.fr", rpps(999111), "MME", "BONNET", "Louise", "Sage-Femme", "", "Cabinet de sages-femmes", "", "69005", "LYON"),
     "neuro": ("ORG", "secretariat.neuro@chu-exemple.mssante.fr", "", "", "", "", "", "", "CHU Exemple - Neurologie", "Neurologie", "69500", "BRON"),
     "dialyse": ("ORG", "dialyse@ch-valmont.mssante.fr", "", "", "", "", "", "", "Centre Hospitalier de Valmont - Dialyse", "Dialyse", "69400", "VALMONT-SUR-SAONE"),
@@ -545,6 +546,30 @@ def build():
         patient_lines=[patient_line(p), "INS : " + spaced(p["ins"])])])
     T.append(truth("gs-15-nom-seul-non-confirme", p, [], "hold", "family name only, two GARNIER"))
 
+    # gs-16: the referring doctor named in the head (« Adressée par »): not the addressee.
+    p = P["rossi"]
+    items = positioned_letter(block=["Docteur Claire BENOIT", "Maison de santé des Pentes", "69001 LYON"], block_y=150,
+                              patient_lines=[patient_line(p), "INS : " + spaced(p["ins"])])
+    items.append((56, 150, 10, "i", "Adressée par le Dr Jean MARTIN (cardiologue)"))
+    render_ps("gs-16-adresse-par-en-tete", [items])
+    T.append(truth("gs-16-adresse-par-en-tete", p, [to("benoit")], "send"))
+
+    # gs-17: « Monsieur Paul MERCIER » in the block, the patient's name not printed: a
+    # doctor of that name is in the directory, but « Monsieur » is how a patient is written to.
+    p = P["bernard"]
+    render_ps("gs-17-monsieur-homonyme-medecin", [positioned_letter(
+        block=["Monsieur Paul MERCIER", "5 rue des Acacias", "69003 LYON"], objet="Résultats",
+        patient_lines=["Né le 01/03/1950", "INS : " + spaced(p["ins"])], salutation="Monsieur,")])
+    T.append(truth("gs-17-monsieur-homonyme-medecin", dict(p, family_name="", given_names=""), [], "hold",
+                   "civil title: maybe the patient, not the doctor"))
+
+    # gs-18: an initial for the given name, the specialty picks among three Jean MARTIN.
+    p = P["haddad"]
+    render_ps("gs-18-initiale-specialite", [positioned_letter(
+        labelled=["Destinataire : Dr J. MARTIN, pneumologue, Centre respiratoire de la Croix-Rousse"],
+        patient_lines=[patient_line(p, "civ"), "INS : " + spaced(p["ins"])])])
+    T.append(truth("gs-18-initiale-specialite", p, [to("martin_pneumo")], "send"))
+
     # ======================= ReportLab =======================
     # rl-01: window-envelope layout: letterhead at the top right, addressee block at the left.
     p = P["ndiaye"]
@@ -704,6 +729,38 @@ def build():
         patient_lines=[patient_line(p, "civ"), "INS : " + spaced(p["ins"])])])
     T.append(truth("rl-13-adresse-autre-personne", p, [], "hold", "address and name disagree"))
 
+    # rl-14: a patient who bears a doctor's name, written to at home: held.
+    p = patient("M", "MERCIER", "Paul", 14, 6, 1981, commune=123, order=808)
+    render_rl("rl-14-patient-homonyme-medecin", [positioned_letter(
+        block=["Monsieur Paul MERCIER", "5 rue des Acacias", "69003 LYON"], objet="Convocation",
+        patient_lines=[f"Patient : M. MERCIER Paul, né le {fr_date(p)}", "INS : " + spaced(p["ins"])], salutation="Monsieur,")])
+    T.append(truth("rl-14-patient-homonyme-medecin", p, [], "hold", "addressed to the patient"))
+
+    # rl-15: a nurse, addressed « Madame », her profession said.
+    p = P["moulin"]
+    render_rl("rl-15-infirmiere-madame", [positioned_letter(
+        block=["Madame Sophie LEROY", "Infirmière libérale", "Cabinet infirmier Saxe", "69003 LYON"], objet="Soins à domicile",
+        patient_lines=[f"Patient : M. MOULIN Gérard, né le {fr_date(p)}", "INS : " + spaced(p["ins"])], salutation="Madame,")])
+    T.append(truth("rl-15-infirmiere-madame", p, [to("leroy_ide")], "send"))
+
+    # rl-16: a lab report: « Résultats transmis à » and a copy to the treating doctor.
+    p = P["petitjean"]
+    items = stack(56, 50, ["Laboratoire BioValmont"], 12, "b") + stack(56, 65, ["8 place du Marché - 69400 Valmont-sur-Saône",
+                                                                            "Tél. 04 72 11 22 33 - " + addr("labo")], 9)
+    items += [(56, 130, 12, "b", "RÉSULTATS D'ANALYSES"), (56, 160, 10, "", "Résultats transmis à : Dr Pierre LAMBERT, Villeurbanne"),
+              (56, 174, 10, "", "Copie : Dr Paul MERCIER (médecin traitant)"),
+              (56, 200, 10, "", "Nom de naissance : PETITJEAN"), (300, 200, 10, "", "Prénom(s) : Élodie"),
+              (56, 214, 10, "", "Date de naissance : 07/05/1983"), (300, 214, 10, "", "Sexe : F"),
+              (56, 228, 10, "", "Matricule INS : " + p["ins"])]
+    y = 260
+    for row in [("TSH", "1,8", "mUI/L", "0,4 - 4,0"), ("T4 libre", "14", "pmol/L", "9 - 19"), ("Ferritine", "35", "µg/L", "15 - 150")]:
+        for x, cell in zip((56, 220, 300, 400), row):
+            items.append((x, y, 10, "", cell))
+        y += 16
+    items.append((56, y + 30, 10, "", "Biologiste responsable : Dr Marc VIDAL"))
+    render_rl("rl-16-labo-transmis-copie", [items])
+    T.append(truth("rl-16-labo-transmis-copie", p, [to("lambert"), cc("mercier")], "send"))
+
     # ======================= LibreOffice =======================
     def lo_head(right, left=SENDER_CH, extra_left=()):
         return ('<table width="100%"><tr><td width="55%"><b>' + e(left[0]) + "</b><br><span class=small>" +
@@ -851,6 +908,14 @@ def build():
     lo_doc("lo-16-double-a", lo_head(["Docteur Isabelle MORIN", "14 rue Jean-Macé", "69007 LYON", addr("morin")]) +
            lo_body([patient_line(p), "INS : " + spaced(p["ins"])], after=["Double à : Dr Marc FONTAINE (radiologue, Lyon)"]))
     T.append(truth("lo-16-double-a", p, [to("morin"), cc("fontaine")], "send"))
+
+    # lo-17: a label line followed at once by the letter's prose, which names another doctor.
+    p = P["dupre"]
+    lo_doc("lo-17-label-puis-prose", lo_head([]) +
+           '<p style="margin-top:20pt">Destinataire : Dr Paul MERCIER, 69003 LYON</p>' +
+           '<p>Je vous adresse ce jour votre patiente, vue avec le Dr Jean MARTIN, cardiologue à Lyon, pour avis.</p>' +
+           lo_body([patient_line(p), "INS : " + spaced(p["ins"])]))
+    T.append(truth("lo-17-label-puis-prose", p, [to("mercier")], "send"))
 
     # ======================= groff =======================
     def groff_letter(to_line, p_lines, after=()):
