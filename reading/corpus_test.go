@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mssbridge/mssbridge/directory"
 )
 
 // The corpus tests read every document of a corpus against its truth.json (the shape of
@@ -163,11 +165,22 @@ func reportScore(t *testing.T, name string, s corpusScore) {
 
 var testNowCorpus = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
+// openDirectory builds the directory package's index of an extraction in a temporary folder.
+func openDirectory(t *testing.T, source string) Directory {
+	t.Helper()
+	ix, err := directory.Open(context.Background(), source, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return FromIndex(ix)
+}
+
 // TestSamplesTruth reads the shared samples with a directory built from their extraction.
 func TestSamplesTruth(t *testing.T) {
 	dir := filepath.Join("..", "..", "shared", "samples")
 	docs := loadTruth(t, filepath.Join(dir, "truth.json"))
-	fd := loadFakeDirectory(t, filepath.Join(dir, "annuaire-sample.txt"))
+	fd := openDirectory(t, filepath.Join(dir, "annuaire-sample.txt"))
 	s := runCorpus(t, filepath.Join(dir, "pdf"), docs, func(own []string) *Reader {
 		r := NewReader(testExtractor, fakeTrust{}, WithDirectory(fd), WithOwnAddresses(own...))
 		r.now = func() time.Time { return testNowCorpus }
@@ -187,7 +200,7 @@ func TestCorpus(t *testing.T) {
 	if len(docs) < 40 {
 		t.Errorf("the corpus has %d documents, want at least 40", len(docs))
 	}
-	fd := loadFakeDirectory(t, filepath.Join(dir, "annuaire.txt"))
+	fd := openDirectory(t, filepath.Join(dir, "annuaire.txt"))
 	s := runCorpus(t, filepath.Join(dir, "pdf"), docs, func(own []string) *Reader {
 		r := NewReader(testExtractor, fakeTrust{}, WithDirectory(fd), WithOwnAddresses(own...))
 		r.now = func() time.Time { return testNowCorpus }
