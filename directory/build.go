@@ -17,7 +17,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Build reads sourceFile and writes its index into indexDir (created 0700 if needed), replacing
@@ -40,8 +39,6 @@ var buildMu sync.Mutex
 var builds atomic.Int64
 
 const (
-	// maxLine bounds a line (and the reader's buffer); real lines are under 1 KiB.
-	maxLine = 1 << 20
 	// maxReported is how many malformed lines Stats lists.
 	maxReported = 10
 	// partitionTarget is the size of source a pair of partitions (records, pairs) stands for:
@@ -195,22 +192,7 @@ type builder struct {
 	recBytes  uint64
 	pairs     uint64
 
-	// column of each record field in the source, -1 when absent
-	col      [numFields]int
-	colDemat int
-	colL6    int
-	ncols    int
-
-	// scratch, reused line after line
-	cols    [][]byte
-	fields  [numFields][]byte
-	utf     []byte
-	lower   []byte
-	rec     []byte
-	key     []byte
-	fam     []byte // NameKey of the family name
-	hashes  []uint64
-	scratch [binary.MaxVarintLen64 + 12]byte
+	scratch [12]byte
 }
 
 func (b *builder) closeAll() {
@@ -251,301 +233,6 @@ func (b *builder) readSpill(sp *spill, buf []byte) ([]byte, error) {
 	sp.f = nil
 	os.Remove(name)
 	return buf, nil
-}
-
-// run makes one pass over the source, writing the records and the partitions.
-//
-// Encoding: a line that is valid UTF-8 is read as UTF-8, any other as Windows-1252 (which
-// reads Latin-1 too). For a file in one encoding this is the same as deciding for the whole
-// file — Latin-1 French text never forms valid UTF-8 sequences by chance (that takes "Ã"
-// followed by a symbol such as "©") — and a file that mixes them, a Latin-1 line added by hand
-// to a UTF-8 extraction, keeps its UTF-8 header and lines.
-func (b *builder) run() error {
-	if err := b.ctx.Err(); err != nil {
-		return err
-	}
-	var nUTF8, nLatin1 int
-	var err error
-	if b.out, err = os.OpenFile(filepath.Join(b.work, "index"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	if _, err := b.out.Seek(headerSize, io.SeekStart); err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	b.ow = bufio.NewWriterSize(b.out, 1<<20)
-	src, err := os.Open(b.source)
-	if err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return fmt.Errorf("directory: %w", err)
-	}
-	b.bits = partitionBits(st.Size())
-	if b.recParts, err = b.openSpills("records"); err != nil {
-		return err
-	}
-	if b.pairParts, err = b.openSpills("pairs"); err != nil {
-		return err
-	}
-	r := bufio.NewReaderSize(src, maxLine)
-
-	lineNo := 0
-	header := true
-	for {
-		line, rerr := r.ReadSlice('\n')
-		tooLong := false
-		if errors.Is(rerr, bufio.ErrBufferFull) {
-			tooLong = true
-			for errors.Is(rerr, bufio.ErrBufferFull) {
-				_, rerr = r.ReadSlice('\n')
-			}
-		}
-		if rerr != nil && !errors.Is(rerr, io.EOF) {
-			return fmt.Errorf("directory: read %s: %w", b.source, rerr)
-		}
-		if len(line) == 0 && rerr != nil {
-			break
-		}
-		lineNo++
-		if lineNo&0xffff == 0 {
-			if err := b.ctx.Err(); err != nil {
-				return err
-			}
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		if header {
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
-		}
-		if len(bytes.TrimSpace(line)) == 0 && !tooLong {
-			if rerr != nil {
-				break
-			}
-			continue
-		}
-		if tooLong {
-			if header {
-				return fmt.Errorf("directory: %s: header line longer than %d bytes", b.source, maxLine)
-			}
-			b.stats.Lines++
-			b.skip(lineNo, "line longer than 1 MiB")
-		} else {
-			switch ascii, valid := checkUTF8(line); {
-			case ascii:
-			case valid:
-				nUTF8++
-			default:
-				nLatin1++
-				b.utf = appendWindows1252(b.utf[:0], line)
-				line = b.utf
-			}
-			if header {
-				if err := b.header(line); err != nil {
-					return err
-				}
-				header = false
-			} else {
-				b.stats.Lines++
-				if err := b.line(lineNo, line); err != nil {
-					return err
-				}
-			}
-		}
-		if rerr != nil {
-			break
-		}
-	}
-	if header {
-		return fmt.Errorf("directory: %s is empty (no header line)", b.source)
-	}
-	switch {
-	case nLatin1 == 0:
-		b.stats.Encoding = "UTF-8"
-	case nUTF8 == 0:
-		b.stats.Encoding = "Windows-1252"
-	default:
-		b.stats.Encoding = fmt.Sprintf("UTF-8, %d lines Windows-1252", nLatin1)
-	}
-	for _, ps := range [][]spill{b.recParts, b.pairParts} {
-		for i := range ps {
-			if err := ps[i].w.Flush(); err != nil {
-				return fmt.Errorf("directory: %w", err)
-			}
-		}
-	}
-	return nil
-}
-
-// checkUTF8 reports whether line is ASCII, and if not whether it is valid UTF-8.
-func checkUTF8(line []byte) (ascii, valid bool) {
-	for i, c := range line {
-		if c >= utf8.RuneSelf {
-			return false, utf8.Valid(line[i:])
-		}
-	}
-	return true, true
-}
-
-// headerKey is how header names are compared: accents, case, spaces and punctuation ignored.
-func headerKey(s string) string { return NameKey(s) }
-
-func (b *builder) header(line []byte) error {
-	names := bytes.Split(line, []byte("|"))
-	b.ncols = len(names)
-	idx := make(map[string]int, len(names))
-	for i, n := range names {
-		k := headerKey(string(n))
-		if _, dup := idx[k]; !dup {
-			idx[k] = i
-		}
-	}
-	find := func(name string) int {
-		if i, ok := idx[headerKey(name)]; ok {
-			return i
-		}
-		return -1
-	}
-	for i := range b.col {
-		b.col[i] = -1
-	}
-	for _, c := range columnFields {
-		b.col[c.field] = find(c.name)
-	}
-	b.colDemat, b.colL6 = find(colDemat), find(colL6)
-	if b.col[fAddress] < 0 {
-		return &HeaderError{File: b.source, Missing: []string{"Adresse BAL"}}
-	}
-	return nil
-}
-
-func (b *builder) skip(lineNo int, reason string) {
-	b.stats.Skipped++
-	if len(b.stats.Malformed) < maxReported {
-		b.stats.Malformed = append(b.stats.Malformed, LineError{Line: lineNo, Reason: reason})
-	}
-}
-
-// line indexes one data line (already UTF-8, without its line ending).
-func (b *builder) line(lineNo int, line []byte) error {
-	b.cols = b.cols[:0]
-	for {
-		i := bytes.IndexByte(line, '|')
-		if i < 0 {
-			b.cols = append(b.cols, line)
-			break
-		}
-		b.cols = append(b.cols, line[:i])
-		line = line[i+1:]
-	}
-	// A trailing '|' the header does not have is tolerated (seen in hand-made extractions).
-	if len(b.cols) == b.ncols+1 && len(b.cols[b.ncols]) == 0 {
-		b.cols = b.cols[:b.ncols]
-	}
-	if len(b.cols) != b.ncols {
-		b.skip(lineNo, fmt.Sprintf("%d columns, the header has %d", len(b.cols), b.ncols))
-		return nil
-	}
-	for i := range b.fields {
-		if c := b.col[i]; c >= 0 {
-			b.fields[i] = bytes.TrimSpace(b.cols[c])
-		} else {
-			b.fields[i] = nil
-		}
-	}
-	// The address, lowercased (ASCII in place of a copy; others through bytes.ToLower).
-	addr := b.fields[fAddress]
-	if len(addr) == 0 {
-		b.skip(lineNo, "empty Adresse BAL")
-		return nil
-	}
-	b.lower = b.lower[:0]
-	for _, c := range addr {
-		if c >= utf8.RuneSelf {
-			b.lower = bytes.ToLower(addr)
-			break
-		}
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.lower = append(b.lower, c)
-	}
-	b.fields[fAddress] = b.lower
-	if b.colL6 >= 0 {
-		b.fields[fTown] = townOf(bytes.TrimSpace(b.cols[b.colL6]))
-	} else {
-		b.fields[fTown] = nil
-	}
-	var flags byte
-	if b.colDemat >= 0 {
-		if d := bytes.TrimSpace(b.cols[b.colDemat]); len(d) == 1 && (d[0] == 'O' || d[0] == 'o') {
-			flags |= flagDematerialised
-		}
-	}
-
-	// The record, in the spill of its family name (of its address when it has none).
-	b.rec = appendRecord(b.rec[:0], flags, &b.fields)
-	b.fam = appendFolded(b.fam[:0], b.fields[fFamilyName], 0)
-	cluster := hashTerm(termFamily, b.fam)
-	if len(b.fam) == 0 {
-		cluster = hashTerm(termAddress, b.fields[fAddress])
-	}
-	if b.seq == ^uint32(0) {
-		return fmt.Errorf("directory: %s: too many lines", b.source)
-	}
-	seq := b.seq
-	b.seq++
-	hdr := b.scratch[:12]
-	binary.LittleEndian.PutUint32(hdr, seq)
-	binary.LittleEndian.PutUint64(hdr[4:], cluster)
-	hdr = binary.AppendUvarint(hdr, uint64(len(b.rec)))
-	rp := &b.recParts[cluster>>(64-b.bits)]
-	rp.w.Write(hdr)
-	rp.w.Write(b.rec)
-	rp.n++
-	rp.size += int64(len(hdr) + len(b.rec))
-	b.recBytes += uint64(len(hdr) - 12 + len(b.rec))
-	if b.recBytes > maxRecBytes {
-		return fmt.Errorf("directory: %s: too large (records beyond 4 GiB)", b.source)
-	}
-	b.stats.Entries++
-
-	// Its terms.
-	b.hashes = b.hashes[:0]
-	b.addTerm(termAddress, b.fields[fAddress])
-	if id := natID(b.fields[fIDType], b.fields[fPPID], b.fields[fNationalID], b.key[:0]); len(id) > 0 {
-		b.key = id
-		b.addTerm(termNatID, id)
-	}
-	if len(b.fam) > 0 {
-		b.addTerm(termFamily, b.fam)
-		b.fam = append(b.fam, 0)
-		b.fam = appendFolded(b.fam, b.fields[fGivenName], 0)
-		b.addTerm(termName, b.fam)
-	}
-	b.key = forEachWord(b.key[:0], &b.fields, true, func(w []byte) { b.addTerm(termWord, w) })
-	pair := b.scratch[:12]
-	binary.LittleEndian.PutUint32(pair[8:], seq)
-	for _, h := range b.hashes {
-		p := &b.pairParts[h>>(64-b.bits)]
-		binary.LittleEndian.PutUint64(pair, h)
-		p.w.Write(pair)
-		p.n++
-		p.size += 12
-	}
-	b.pairs += uint64(len(b.hashes))
-	return nil
-}
-
-// addTerm records the hash of a term of the current record, once.
-func (b *builder) addTerm(kind byte, term []byte) {
-	h := hashTerm(kind, term)
-	for _, x := range b.hashes {
-		if x == h {
-			return
-		}
-	}
-	b.hashes = append(b.hashes, h)
 }
 
 // natID appends to dst the national identifier of a professional: "Identification nationale
@@ -677,31 +364,37 @@ func (b *builder) finish(fp [32]byte, final string, start time.Time) error {
 	// One bucket per ~64 pairs, so that a lookup reads about 512 bytes of table.
 	h.bits = uint32(max(8, min(24, bits.Len64(b.pairs/64))))
 	dir := make([]uint32, 1<<h.bits+1)
-	offs, tmpO := make([]uint32, 0, maxPairs), make([]uint32, 0, maxPairs)
-	idx, tmpI, starts = nil, nil, nil
+	raw, keys, tmpK, idx, tmpI, starts = nil, nil, nil, nil, nil, nil
+	// The pair partitions are sorted by rounds, two at a time (each sorter holds ~8 MB for a
+	// million lines: more would trade memory for little), and written in order.
+	sorters := make([]pairSorter, min(runtime.GOMAXPROCS(0), 2, len(b.pairParts)))
 	var entry [pairSize]byte
-	for i := range b.pairParts {
-		sp := &b.pairParts[i]
-		if raw, err = b.readSpill(sp, raw); err != nil {
-			return err
+	for round := 0; round < len(b.pairParts); round += len(sorters) {
+		var wg sync.WaitGroup
+		for w := range sorters {
+			if round+w < len(b.pairParts) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sorters[w].sort(b, &b.pairParts[round+w], newOff, int(h.bits), maxSize, maxPairs)
+				}()
+			}
 		}
-		n := sp.n
-		keys, offs = grow(keys, n), grow(offs, n)
-		for j := range n {
-			keys[j] = binary.LittleEndian.Uint64(raw[j*12:]) >> (32 - h.bits)
-			offs[j] = newOff[binary.LittleEndian.Uint32(raw[j*12+8:])]
-		}
-		tmpK, tmpO = grow(tmpK, n), grow(tmpO, n)
-		// Sort by (hash, record offset): by offset, then stably by hash. The top bits of the
-		// hash are the partition's, the same for all.
-		radixSort(offs, keys, tmpO, tmpK, 32)
-		radixSort(keys, offs, tmpK, tmpO, int(h.bits)+32-b.bits)
-		for j := range n {
-			k := keys[j]
-			dir[k>>32+1]++
-			binary.LittleEndian.PutUint32(entry[:4], uint32(k))
-			binary.LittleEndian.PutUint32(entry[4:], offs[j])
-			b.ow.Write(entry[:])
+		wg.Wait()
+		for w := range sorters {
+			ps := &sorters[w]
+			if round+w >= len(b.pairParts) {
+				break
+			}
+			if ps.err != nil {
+				return ps.err
+			}
+			for j, k := range ps.keys {
+				dir[k>>32+1]++
+				binary.LittleEndian.PutUint32(entry[:4], uint32(k))
+				binary.LittleEndian.PutUint32(entry[4:], ps.offs[j])
+				b.ow.Write(entry[:])
+			}
 		}
 	}
 	for i := 1; i < len(dir); i++ {
@@ -745,6 +438,38 @@ func (b *builder) finish(fp [32]byte, final string, start time.Time) error {
 	}
 	syncDir(filepath.Dir(final))
 	return nil
+}
+
+// pairSorter sorts one partition of pairs at a time, with buffers of its own.
+type pairSorter struct {
+	raw        []byte
+	keys, tmpK []uint64
+	offs, tmpO []uint32
+	err        error
+}
+
+// sort reads a partition of pairs (term hash, record number) and leaves in keys and offs its
+// pairs as (top tableBits+32 bits of the hash, record offset), sorted by both.
+func (ps *pairSorter) sort(b *builder, sp *spill, newOff []uint32, tableBits int, maxSize int64, maxPairs int) {
+	if ps.raw == nil {
+		ps.raw = make([]byte, 0, maxSize)
+		ps.keys, ps.tmpK = make([]uint64, 0, maxPairs), make([]uint64, 0, maxPairs)
+		ps.offs, ps.tmpO = make([]uint32, 0, maxPairs), make([]uint32, 0, maxPairs)
+	}
+	if ps.raw, ps.err = b.readSpill(sp, ps.raw); ps.err != nil {
+		return
+	}
+	n := sp.n
+	ps.keys, ps.offs = grow(ps.keys, n), grow(ps.offs, n)
+	for j := range n {
+		ps.keys[j] = binary.LittleEndian.Uint64(ps.raw[j*12:]) >> (32 - tableBits)
+		ps.offs[j] = newOff[binary.LittleEndian.Uint32(ps.raw[j*12+8:])]
+	}
+	ps.tmpK, ps.tmpO = grow(ps.tmpK, n), grow(ps.tmpO, n)
+	// By offset, then stably by hash. The top bits of the hash are the partition's, the same
+	// for all.
+	radixSort(ps.offs, ps.keys, ps.tmpO, ps.tmpK, 32)
+	radixSort(ps.keys, ps.offs, ps.tmpK, ps.tmpO, tableBits+32-b.bits)
 }
 
 // syncDir makes a rename durable; Windows cannot open a folder for that, and needs not.

@@ -368,6 +368,21 @@ func TestMalformedLines(t *testing.T) {
 			t.Errorf("malformed line %s indexed", a)
 		}
 	}
+	// Line numbers stay right across blocks (1 MiB each) and around a line too long to keep.
+	big, _ := synthetic(t, 12000, 11) // ~2.5 MB
+	blines := strings.SplitAfter(string(big), "\n")
+	blines = slices.Insert(blines, 9000, "PER|broken\n")                                  // line 9001
+	blines = slices.Insert(blines, 5000, "PER|"+strings.Repeat("y", 3*maxLine)+"|long\n") // line 5001
+	ix = openData(t, []byte(strings.Join(blines, "")))
+	st = ix.Stats()
+	lines = lines[:0]
+	for _, m := range st.Malformed {
+		lines = append(lines, m.Line)
+	}
+	if st.Lines != 12002 || st.Entries != 12000 || !slices.Equal(lines, []int{5001, 9002}) {
+		t.Errorf("big file: %d lines, %d entries, malformed %v", st.Lines, st.Entries, st.Malformed)
+	}
+
 	// Only the first few are listed.
 	var b strings.Builder
 	b.WriteString(h)
