@@ -92,7 +92,7 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	readable := true
+	readable, garbled := true, false
 	switch {
 	case errors.Is(infoErr, pdf.ErrEncrypted) || errors.Is(textErr, pdf.ErrEncrypted):
 		res.hold("Le PDF est protégé par un mot de passe")
@@ -122,6 +122,10 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 		if !res.TextLayer {
 			res.hold("Aucun texte lisible dans le document (scan ?)")
 		}
+		if bad := garbagePages(pages); len(bad) > 0 {
+			res.hold(fmt.Sprintf("Texte illisible (polices sans correspondance Unicode ?) page(s) %s : le document doit être lu par une personne", joinInts(bad)))
+			garbled = true
+		}
 		sources = append(sources, textTags(pages, now))
 		if infoErr == nil {
 			sources = append(sources, metadataTags(info, now))
@@ -135,7 +139,7 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 	}
 
 	var letter *letterFound
-	if res.TextLayer {
+	if res.TextLayer && !garbled {
 		l := r.readLetter(pages)
 		letter = &l
 	}
@@ -381,4 +385,12 @@ func unreadableDetail(textErr, infoErr error) string {
 		return "format incorrect"
 	}
 	return msg
+}
+
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprint(n)
+	}
+	return strings.Join(parts, ", ")
 }

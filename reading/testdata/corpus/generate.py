@@ -570,6 +570,18 @@ def build():
         patient_lines=[patient_line(p, "civ"), "INS : " + spaced(p["ins"])])])
     T.append(truth("gs-18-initiale-specialite", p, [to("martin_pneumo")], "send"))
 
+    # gs-19: a print spool re-distilled: Type 3 fonts without a Unicode map, the text layer
+    # is symbols: held, nothing read from it.
+    p = P["girard"]
+    render_ps("gs-19-police-sans-unicode", [positioned_letter(
+        block=["Docteur Paul MERCIER", "12 rue Burdeau", "69003 LYON", addr("mercier")],
+        patient_lines=[patient_line(p), "INS : " + spaced(p["ins"])])])
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(OUT, "gs-19-police-sans-unicode.pdf")
+        subprocess.run(["pdf2ps", src, os.path.join(tmp, "spool.ps")], check=True)
+        subprocess.run(["ps2pdf", os.path.join(tmp, "spool.ps"), src], check=True)
+    T.append(truth("gs-19-police-sans-unicode", {}, [], "hold", "text layer of symbols"))
+
     # ======================= ReportLab =======================
     # rl-01: window-envelope layout: letterhead at the top right, addressee block at the left.
     p = P["ndiaye"]
