@@ -60,7 +60,7 @@ type Stats struct {
 	Entries   int           // lines indexed
 	Skipped   int           // lines skipped: wrong column count, no address, too long
 	Malformed []LineError   `json:",omitempty"` // the first skipped lines, with their numbers
-	Encoding  string        // "UTF-8" or "Windows-1252" (read for Latin-1 too)
+	Encoding  string        // "UTF-8", "Windows-1252" (read for Latin-1 too), or both, line by line
 	Duration  time.Duration // time the build took
 	Size      int64         // size of the index file in bytes
 }
@@ -313,6 +313,9 @@ func forEachWord[T ~string | ~[]byte](buf []byte, fields *[numFields]T, indexing
 // directory; the header. Then it syncs and renames the file to final.
 func (b *builder) finish(fp [32]byte, final string, start time.Time) error {
 	h := header{recOff: headerSize, pairs: b.pairs, fingerprint: fp}
+	if b.pairs >= 1<<32 {
+		return fmt.Errorf("%d terms: more than the index's 32-bit counts", b.pairs)
+	}
 	// newOff[seq] is the offset of record seq once sorted: the only table of the build that
 	// grows with the file (4 bytes a line).
 	newOff := make([]uint32, b.seq)

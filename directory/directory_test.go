@@ -409,7 +409,7 @@ func TestEncodingDetection(t *testing.T) {
 	ix = openData(t, mixed)
 	e, _ := ix.ByAddress("b@x.mssante.fr")
 	a, _ := ix.ByAddress("a@x.mssante.fr")
-	if e.GivenName != "Hélène — Œ" || a.GivenName != "Jean" || ix.Stats().Encoding != "UTF-8, 1 lines Windows-1252" {
+	if e.GivenName != "Hélène — Œ" || a.GivenName != "Jean" || ix.Stats().Encoding != "UTF-8 and Windows-1252 (1 lines)" {
 		t.Errorf("Latin-1: %+v %s", e, ix.Stats().Encoding)
 	}
 	if got := addresses(ix.ByName("lefevre", "helene oe")); len(got) != 1 {

@@ -8,10 +8,10 @@ package directory
 //	                     partition's 2..8; source order within a name): uvarint length, flags
 //	                     byte, then the 15 string fields of Entry, each as uvarint length +
 //	                     UTF-8 bytes
-//	[dirOff, +4*(B+1))   bucket directory: for each of the B = 2^bits buckets, the index of
-//	                     its first pair in the table (little-endian uint32), then the total
 //	[tabOff, +8*pairs)   the table: pairs (uint32 hash, uint32 record offset relative to
 //	                     recOff), sorted by hash, then by record offset
+//	[dirOff, +4*(B+1))   bucket directory: for each of the B = 2^bits buckets, the index of
+//	                     its first pair in the table (little-endian uint32), then the total
 //
 // A term is a typed key (address, national id, family name key, family+given key, search
 // word) hashed to 64 bits; its top `bits` bits choose the bucket and the next 32 are stored in
