@@ -6,7 +6,7 @@
 // is indexed once into one file beside the job store and read from there with ReadAt: memory
 // holds a small bucket table, never the entries, so a million-line directory costs a few
 // megabytes of RAM. The index is rebuilt when the source file changes. See format.go for the
-// layout and build.go for how it is written.
+// layout, build.go and pass.go for how it is written.
 package directory
 
 import (
