@@ -1,6 +1,15 @@
 // Package reading reads a claimed document the way a careful secretary does: the tags the
-// clinical software printed into it, its PDF metadata, its sidecar and (later) the letter
-// itself, and says who it is about, who it is for, and whether it can be sent without asking.
+// clinical software printed into it, its PDF metadata, its sidecar and the letter itself (the
+// patient's identity lines, the addressee block, the « Destinataire » and « Copie à » lines,
+// resolved in the Annuaire Santé when a name or an RPPS is all the letter gives), and says
+// who it is about, who it is for, and whether it can be sent without asking.
+//
+// What the software says (tags, metadata, sidecar) wins over what is read in the letter; the
+// letter's recipients are used only when the software gave none. A recipient is read only
+// where a secretary would read one, never from the letterhead, the signature or the
+// structure's own addresses, and a name several professionals share is never guessed: the
+// document is held with the candidates in the reason. reading/testdata/corpus holds the
+// letters this is measured on (corpus_test.go).
 package reading
 
 // Source says where a field was read. The contract fixes these words.
