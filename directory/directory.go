@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,10 +224,14 @@ func (ix *Index) ByName(family, given string) []Entry {
 	}
 	out := uniqueEntries{list: make([]Entry, 0, len(offs))}
 	var buf []byte
+	sameFamily := "" // the last family name seen to have the key: entries come grouped by name
 	ix.each(offs, func(e Entry) bool {
-		buf = appendFolded(buf[:0], e.FamilyName, 0)
-		if string(buf) != fk {
-			return true
+		if e.FamilyName != sameFamily || sameFamily == "" {
+			buf = appendFolded(buf[:0], e.FamilyName, 0)
+			if string(buf) != fk {
+				return true
+			}
+			sameFamily = e.FamilyName
 		}
 		switch {
 		case gk == "":
@@ -260,22 +265,29 @@ func (ix *Index) ByName(family, given string) []Entry {
 // uniqueEntries collects entries, one per address.
 type uniqueEntries struct {
 	list []Entry
-	seen map[string]bool // once the list is long enough for a map to beat a scan
+	// Once the list is long enough for it to beat a scan: an open-addressing set of address
+	// hashes (cheaper than a map of strings for the thousands of entries of a common name); a
+	// hash already there is checked against the list.
+	set []uint64
 }
 
 func (u *uniqueEntries) add(e Entry) {
-	if u.seen == nil && len(u.list) >= 16 {
-		u.seen = make(map[string]bool, cap(u.list))
+	if u.set == nil && len(u.list) < 16 {
 		for _, x := range u.list {
-			u.seen[x.Address] = true
+			if x.Address == e.Address {
+				return
+			}
+		}
+		u.list = append(u.list, e)
+		return
+	}
+	if u.set == nil || 2*len(u.list) >= len(u.set) {
+		u.set = make([]uint64, 1<<bits.Len(uint(4*max(len(u.list), cap(u.list)/2)+16)))
+		for _, x := range u.list {
+			u.insert(hashTerm(termAddress, x.Address))
 		}
 	}
-	if u.seen != nil {
-		if u.seen[e.Address] {
-			return
-		}
-		u.seen[e.Address] = true
-	} else {
+	if h := hashTerm(termAddress, e.Address); !u.insert(h) {
 		for _, x := range u.list {
 			if x.Address == e.Address {
 				return
@@ -283,6 +295,22 @@ func (u *uniqueEntries) add(e Entry) {
 		}
 	}
 	u.list = append(u.list, e)
+}
+
+// insert adds h to the set and reports whether it was not there yet (0 stands for empty:
+// a hash of 0 is stored as 1, which only costs a false "already there" and a scan).
+func (u *uniqueEntries) insert(h uint64) bool {
+	h = max(h, 1)
+	mask := uint64(len(u.set) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch u.set[i] {
+		case 0:
+			u.set[i] = h
+			return true
+		case h:
+			return false
+		}
+	}
 }
 
 // bucketRead is the number of pairs read at once when narrowing a bucket: 4 KiB.
