@@ -806,3 +806,25 @@ func BenchmarkByAddress(b *testing.B) {
 		ix.ByAddress(lines[i%len(lines)].Address)
 	}
 }
+
+// A common name with repeated boxes: past 16 entries, duplicates are found through a set.
+func TestManyHomonyms(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Adresse BAL|Nom d'exercice|Prénom d'exercice\n")
+	var want []string
+	for i := range 300 {
+		a := fmt.Sprintf("p%d@x.mssante.fr", i)
+		fmt.Fprintf(&b, "%s|MARTIN|P%d\n", a, i)
+		want = append(want, a)
+		if i%7 == 0 {
+			fmt.Fprintf(&b, "%s|Martin|P%d\n", a, i) // the same box again
+		}
+	}
+	ix := openData(t, []byte(b.String()))
+	if got := addresses(ix.ByName("martin", "")); !slices.Equal(got, want) {
+		t.Errorf("ByName(martin) gave %d entries, want %d", len(got), len(want))
+	}
+	if got := ix.Search("martin", 1000); len(got) != 300 {
+		t.Errorf("Search(martin) gave %d entries", len(got))
+	}
+}
