@@ -689,7 +689,7 @@ func TestNew(t *testing.T) {
 				return
 			}
 			o := w.opts
-			if o.Quiet != DefaultQuiet || o.Rescan != DefaultRescan || o.MaxWait != DefaultMaxWait || o.SidecarWait != DefaultQuiet {
+			if o.Quiet != DefaultQuiet || o.Rescan != DefaultRescan || o.MaxWait != DefaultMaxWait || o.SidecarWait != DefaultSidecarWait || o.PDFQuiet != DefaultPDFQuiet {
 				t.Errorf("defaults not applied: %+v", o)
 			}
 			if !filepath.IsAbs(w.root) {
@@ -763,5 +763,24 @@ func TestNoFileNamesAboveDebug(t *testing.T) {
 				t.Errorf("claim failures not reported:\n%s", logs)
 			}
 		})
+	}
+}
+
+// A PDF that already ends with its marker gets the short quiet window; anything else waits the
+// full one. The margins (100 ms against 4 s) make this about behaviour, not speed.
+func TestCompletePDFUsesShortQuiet(t *testing.T) {
+	h := start(t, setup{opts: Options{Quiet: 4 * time.Second, PDFQuiet: 100 * time.Millisecond, Rescan: 10 * time.Second}})
+	begin := time.Now()
+	h.write("lettre.pdf", pdfBody)
+	h.write("notes.txt", []byte("texte"))
+	c := h.waitClaims(1)
+	if filepath.Base(c[0].Path) != "lettre.pdf" {
+		t.Fatalf("first claim %s, want the complete PDF", c[0].Path)
+	}
+	if took := time.Since(begin); took > 3*time.Second {
+		t.Errorf("complete PDF claimed after %s: the short quiet window was not used", took)
+	}
+	if c := h.claimed(); len(c) != 1 {
+		t.Errorf("the text file was claimed before its quiet window: %v", names(c))
 	}
 }
