@@ -57,7 +57,7 @@ func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onE
 	if err != nil {
 		return configError{err}
 	}
-	r, closeReader, err := newReader(ctx, cfg.DataDir, sp)
+	r, closeReader, err := newReader(ctx, cfg, sp)
 	if err != nil {
 		return err
 	}
@@ -91,6 +91,7 @@ func cmdExtract(ctx context.Context, e env, args []string) error {
 	fs := newFlags("extract", e)
 	cfgPath := fs.String("c", "", "configuration file (optional: its trust.domains_file is used)")
 	asJSON := fs.Bool("json", false, "one JSON object per document (the contract's schema)")
+	dirFile := fs.String("directory", "", "Annuaire Santé MSSanté extraction to resolve names and RPPS (default: the configuration's directory.file)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return usageError{err.Error()}
@@ -98,19 +99,23 @@ func cmdExtract(ctx context.Context, e env, args []string) error {
 	if len(files) == 0 {
 		return usagef("extract: give at least one PDF")
 	}
-	domains, dataDir := "", ""
+	cfg := &config.Config{}
 	if *cfgPath != "" {
-		cfg, err := loadConfig(*cfgPath)
-		if err != nil {
+		if cfg, err = loadConfig(*cfgPath); err != nil {
 			return err
 		}
-		domains, dataDir = cfg.Trust.DomainsFile, cfg.DataDir
 	}
-	sp, err := trust.Load(domains)
+	if *dirFile != "" {
+		cfg.Directory.File = *dirFile
+	}
+	if *dirFile != "" {
+		cfg.Directory.File = *dirFile
+	}
+	sp, err := trust.Load(cfg.Trust.DomainsFile)
 	if err != nil {
 		return configError{err}
 	}
-	r, closeReader, err := newReader(ctx, dataDir, sp)
+	r, closeReader, err := newReader(ctx, cfg, sp)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mssbridge/mssbridge/bridge"
 	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/directory"
 	"github.com/mssbridge/mssbridge/pdf"
 	"github.com/mssbridge/mssbridge/reading"
 	"github.com/mssbridge/mssbridge/trust"
@@ -82,12 +83,13 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// newReader builds the PDF reader with its wasm pool; the compilation cache lives in data_dir
-// so a restart is fast.
-func newReader(ctx context.Context, dataDir string, sp *trust.Space) (*reading.Reader, func(), error) {
+// newReader builds the PDF reader with its wasm pool (the compilation cache lives in data_dir so
+// a restart is fast), the directory index when one is configured, and the boxes' own addresses,
+// which are the author of a letter and never its recipient.
+func newReader(ctx context.Context, cfg *config.Config, sp *trust.Space) (*reading.Reader, func(), error) {
 	cache := ""
-	if dataDir != "" {
-		cache = filepath.Join(dataDir, "cache", "wasm")
+	if cfg.DataDir != "" {
+		cache = filepath.Join(cfg.DataDir, "cache", "wasm")
 	} else if d, err := os.UserCacheDir(); err == nil {
 		cache = filepath.Join(d, "mssbridge", "wasm")
 	}
@@ -95,7 +97,32 @@ func newReader(ctx context.Context, dataDir string, sp *trust.Space) (*reading.R
 	if err != nil {
 		return nil, nil, fmt.Errorf("start PDF reader: %w", err)
 	}
-	return reading.NewReader(ex, sp), func() { ex.Close() }, nil
+	closers := []func(){func() { ex.Close() }}
+	cleanup := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	var opts []reading.Option
+	if cfg.Directory.File != "" {
+		indexDir := filepath.Join(filepath.Dir(cache), "directory")
+		ix, err := directory.Open(ctx, cfg.Directory.File, indexDir)
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("directory %s: %w", cfg.Directory.File, err)
+		}
+		closers = append(closers, func() { ix.Close() })
+		opts = append(opts, reading.WithDirectory(reading.FromIndex(ix)))
+	}
+	var own []string
+	for _, b := range cfg.Boxes {
+		own = append(own, b.Address)
+		if b.ReplyTo != "" {
+			own = append(own, b.ReplyTo)
+		}
+	}
+	opts = append(opts, reading.WithOwnAddresses(own...))
+	return reading.NewReader(ex, sp, opts...), cleanup, nil
 }
 
 // openBridge opens the store and journal of cfg, with the reader when withReader is set (the
@@ -108,7 +135,7 @@ func openBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, wi
 		if err != nil {
 			return nil, nil, configError{err}
 		}
-		r, closeReader, err := newReader(ctx, cfg.DataDir, sp)
+		r, closeReader, err := newReader(ctx, cfg, sp)
 		if err != nil {
 			return nil, nil, err
 		}
