@@ -67,6 +67,12 @@ func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onE
 		return err
 	}
 	defer b.Close()
+	if err := startPrinter(ctx, cfg, b, logger); err != nil {
+		return err
+	}
+	if err := startWeb(ctx, cfg, b, logger); err != nil {
+		return err
+	}
 	err = b.Run(ctx)
 	logger.Info("bridge stopped")
 	return err

@@ -52,6 +52,8 @@ func commands() []command {
 		{"retry", "put failed jobs back in the queue", cmdRetry},
 		{"audit", "verify: check the tamper-evident journal end to end", cmdAudit},
 		{"service", "install|uninstall|start|stop|status the OS service", cmdService},
+		{"printer", "install|uninstall a print queue pointing at the raw print listener", cmdPrinter},
+		{"user", "add|list|remove review-desk accounts", cmdUser},
 		{"version", "version, commit, Go version", cmdVersion},
 	}
 }
