@@ -454,3 +454,16 @@ func TestPatientRefusalInPlainWords(t *testing.T) {
 		}
 	}
 }
+
+func TestSubmitPrintedKeepsJobNameAndUser(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	id, err := h.b.SubmitPrinted(context.Background(), "depot", "courrier.pdf", []byte(pdfLike("paul.mercier@medecin.mssante.fr")), PrintInfo{JobName: "Lettre Dupont", User: "secretariat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := h.waitState(store.StateSent, 1)
+	if jobs[0].ID != id || jobs[0].PrintJob != "Lettre Dupont" || jobs[0].PrintUser != "secretariat" {
+		t.Errorf("job %+v", jobs[0])
+	}
+}
