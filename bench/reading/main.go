@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mssbridge/mssbridge/directory"
@@ -305,10 +304,7 @@ func run(root string, rounds, coldRuns int, long string) error {
 		return fmt.Errorf("pdftotext %s: %w", long, err)
 	}
 	ptt := time.Since(t0)
-	pttRSS := 0
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		pttRSS = int(ru.Maxrss) // KiB on Linux
-	}
+	pttRSS := maxRSSKB(cmd.ProcessState)
 	fmt.Printf("3. Peak memory reading %s (%d pages) in a fresh process\n", filepath.Base(long), mem.Pages)
 	fmt.Printf("   %-55s %10s %12s\n", "", "VmHWM", "time")
 	fmt.Printf("   %-55s %7.0f MB %12s\n", "reader: extractor up (warm cache), before the document", mb(mem.HWMStartKB), "")
