@@ -143,6 +143,12 @@ type Journal struct {
 	hash string
 	size int64 // file size after our last write or read of the tail; -1: unknown
 	err  error // sticky: set after a failed write, the file may hold a partial line
+
+	// Group commit: appenders write their line under mu, then wait for an fsync that covers
+	// it. One fsync serves every line written while the previous one ran, so concurrent
+	// appenders (the pipeline's claim, read and send workers) share the disk's flushes.
+	syncMu sync.Mutex
+	synced int64 // highest seq known to be on disk
 }
 
 // now is the clock; tests replace it.
@@ -357,26 +363,76 @@ func (j *Journal) Append(ctx context.Context, e Entry) (Entry, error) {
 	e.Detail = cloneMap(e.Detail)
 
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.f == nil {
+		j.mu.Unlock()
 		return Entry{}, errors.New("audit: journal closed")
 	}
 	if j.err != nil {
+		j.mu.Unlock()
 		return Entry{}, j.err
 	}
 	unlock, err := lockFile(j.lk)
 	if err != nil {
+		j.mu.Unlock()
 		return Entry{}, fmt.Errorf("audit: locking %s: %w", j.path, err)
 	}
-	defer unlock()
 	if err := j.catchUp(); err != nil {
+		unlock()
+		j.mu.Unlock()
 		return Entry{}, err
 	}
-	return j.appendLocked(e)
+	written, err := j.writeLocked(e)
+	unlock()
+	j.mu.Unlock()
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := j.syncThrough(written.Seq); err != nil {
+		return Entry{}, err
+	}
+	return written, nil
+}
+
+// syncThrough returns once the line of seq is on disk, syncing the file unless another
+// appender's sync already covered it.
+func (j *Journal) syncThrough(seq int64) error {
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	if j.synced >= seq {
+		return nil
+	}
+	j.mu.Lock()
+	f, target := j.f, j.seq
+	j.mu.Unlock()
+	if f == nil {
+		return errors.New("audit: journal closed")
+	}
+	if err := f.Sync(); err != nil {
+		j.mu.Lock()
+		j.err = fmt.Errorf("audit: journal unusable after failed sync (reopen to repair): %w", err)
+		err = j.err
+		j.mu.Unlock()
+		return err
+	}
+	j.synced = target
+	return nil
 }
 
 // appendLocked chains, writes and syncs e. The caller holds j.mu and the file lock.
 func (j *Journal) appendLocked(e Entry) (Entry, error) {
+	written, err := j.writeLocked(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := j.f.Sync(); err != nil {
+		j.err = fmt.Errorf("audit: journal unusable after failed sync (reopen to repair): %w", err)
+		return Entry{}, j.err
+	}
+	return written, nil
+}
+
+// writeLocked chains and writes e, without syncing. The caller holds j.mu and the file lock.
+func (j *Journal) writeLocked(e Entry) (Entry, error) {
 	e.Seq = j.seq + 1
 	e.Time = now().UTC().Round(0)
 	e.Prev = j.hash
@@ -388,10 +444,6 @@ func (j *Journal) appendLocked(e Entry) (Entry, error) {
 	line = append(line, '\n')
 	if _, err := j.f.Write(line); err != nil {
 		j.err = fmt.Errorf("audit: journal unusable after failed write (reopen to repair): %w", err)
-		return Entry{}, j.err
-	}
-	if err := j.f.Sync(); err != nil {
-		j.err = fmt.Errorf("audit: journal unusable after failed sync (reopen to repair): %w", err)
 		return Entry{}, j.err
 	}
 	j.seq, j.hash = e.Seq, e.Hash
@@ -412,6 +464,8 @@ func (j *Journal) Path() string { return j.path }
 
 // Close closes the file. Append fails afterwards.
 func (j *Journal) Close() error {
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {

@@ -215,19 +215,23 @@ func (b *Bridge) applyDecision(ctx context.Context, j store.Job, res reading.Res
 		b.log.Error("store routing", "job", j.ID, "err", err)
 		return
 	}
-	if err := b.record(ctx, j, "read", map[string]string{"decision": string(res.Decision), "pages": fmt.Sprint(res.Pages), "recipients": fmt.Sprint(len(res.Recipients))}); err != nil {
-		return
-	}
+	// One journal entry says what was read and what was decided: "routed" or "held".
+	readDetail := map[string]string{"reading": string(res.Decision), "pages": fmt.Sprint(res.Pages), "found": fmt.Sprint(len(res.Recipients))}
 	if dec.Action == routing.Send {
 		b.log.Info("document routed", "job", j.ID, "box", j.Box, "rule", dec.Rule, "recipients", len(dec.To)+len(dec.Cc))
-		b.record(ctx, j, "routed", map[string]string{"rule": dec.Rule, "to": recipientsForAudit(dec.To), "cc": recipientsForAudit(dec.Cc)})
+		readDetail["rule"], readDetail["to"], readDetail["cc"] = dec.Rule, recipientsForAudit(dec.To), recipientsForAudit(dec.Cc)
+		b.record(ctx, j, "routed", readDetail)
 		return
 	}
-	b.hold(ctx, j, dec.Reasons)
+	b.holdWith(ctx, j, dec.Reasons, readDetail)
 }
 
 // hold moves the job's files to held/ with a sidecar saying why, in French.
 func (b *Bridge) hold(ctx context.Context, j store.Job, reasons []string) {
+	b.holdWith(ctx, j, reasons, nil)
+}
+
+func (b *Bridge) holdWith(ctx context.Context, j store.Job, reasons []string, detail map[string]string) {
 	if err := b.parkFiles(j, b.dirs.held, "held", map[string]any{"reasons": reasons}); err != nil {
 		b.log.Error("hold: move files", "job", j.ID, "err", err)
 		return
@@ -242,7 +246,11 @@ func (b *Bridge) hold(ctx context.Context, j store.Job, reasons []string) {
 		return
 	}
 	b.log.Info("document held for review", "job", j.ID, "reasons", len(reasons))
-	b.record(ctx, j, "held", map[string]string{"reasons": fmt.Sprint(len(reasons))})
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	detail["reasons"] = fmt.Sprint(len(reasons))
+	b.record(ctx, j, "held", detail)
 }
 
 // fail moves the job's files to failed/ with the last error and the server's reply.

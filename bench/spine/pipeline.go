@@ -54,6 +54,9 @@ func (r *recorder) onEvent(e audit.Entry) {
 		j.read = now
 	case "routed":
 		j.routed = now
+		if j.read.IsZero() {
+			j.read = now // reading and routing are one journal entry now
+		}
 	case "sending":
 		j.sending = now
 	case "sent":
@@ -266,7 +269,7 @@ func throughputOn(ctx context.Context, env *bridgeEnv, docs []doc, timeout time.
 			return throughputResult{}, err
 		}
 	}
-	before := sampleCPU()
+	before := sampleCPUProcs()
 	drop := time.Now()
 	for i, s := range staged {
 		if err := os.Rename(s, filepath.Join(env.input, docs[i].name)); err != nil {
@@ -289,7 +292,7 @@ func throughputOn(ctx context.Context, env *bridgeEnv, docs []doc, timeout time.
 			return throughputResult{}, ctx.Err()
 		}
 	}
-	res := throughputResult{n: n, drop: drop, jobs: env.rec.snapshot(), cpu: cpuBetween(before, sampleCPU())}
+	res := throughputResult{n: n, drop: drop, jobs: env.rec.snapshot(), cpu: cpuBetween(before, sampleCPUProcs())}
 	env.rec.mu.Lock()
 	bad, deferred := append([]string(nil), env.rec.bad...), env.rec.deferred
 	env.rec.mu.Unlock()
