@@ -156,6 +156,9 @@ func run(o options) int {
 
 	rep := report{opts: o, peer: p, docs: docs, dinfo: dinfo, readerStart: readerStart, rcpt: rcpt, started: started, loadBefore: loadAverage(), cpuStart: cpuAtStart}
 
+	rep.durable = measureDurable(ctx, filepath.Join(work, "durable"), 200)
+	progress("durable steps: %s", rep.durable)
+
 	// checkDelivery: every Message-ID reached the recipient's mailbox, and the queue drained.
 	checkDelivery := func(label string, ids []string) {
 		if len(ids) == 0 {
@@ -199,14 +202,14 @@ func run(o options) int {
 			fail.add("build messages: %v", err)
 			continue
 		}
-		before := sampleCPU()
+		before := sampleCPUProcs()
 		el, err := runBare(p, msgs, ids, rcpt)
 		if err != nil {
 			fail.add("bare run %d: %v", r, err)
 			continue
 		}
 		rep.bare = append(rep.bare, el)
-		rep.bareCPU = append(rep.bareCPU, cpuBetween(before, sampleCPU()))
+		rep.bareCPU = append(rep.bareCPU, cpuBetween(before, sampleCPUProcs()))
 		progress("  %.1f msg/s (%.2f s)", float64(len(msgs))/el.Seconds(), el.Seconds())
 		checkDelivery(fmt.Sprintf("bare throughput run %d", r), ids)
 	}
