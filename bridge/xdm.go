@@ -34,6 +34,7 @@ func xdmAttachment(box config.Box, rule *config.Rule, dec routing.Decision, res 
 		Patient: xdm.Patient{
 			INS: res.Patient.INS, INSOID: insOID(box.INSOID), FamilyName: res.Patient.FamilyName,
 			GivenNames: res.Patient.GivenNames, BirthDate: res.Patient.BirthDate, Sex: res.Patient.Sex,
+			BirthPlace: res.Patient.BirthPlace,
 		},
 		Author: xdm.Author{RPPS: box.Responsible.RPPS, FamilyName: box.Responsible.FamilyName, GivenName: box.Responsible.GivenName, Organization: org},
 		PDF:    pdf,

@@ -231,6 +231,9 @@ func (r *Reader) merge(res *Result, sources []*found, texts []textINS, letter *l
 		if pt.GivenNames == "" && f.given != "" {
 			pt.GivenNames = f.given
 		}
+		if pt.BirthPlace == "" && f.birthPlace != "" {
+			pt.BirthPlace = f.birthPlace
+		}
 		if pt.Sex == "" && f.sex != "" {
 			pt.Sex = f.sex
 		}

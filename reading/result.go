@@ -47,6 +47,9 @@ type Patient struct {
 	GivenNames  string `json:"given_names"`
 	BirthDate   string `json:"birth_date"` // YYYY-MM-DD
 	Sex         string `json:"sex"`        // F, M or empty
+	// BirthPlace is the INSEE code (COG) of the birth commune, when the software gives it
+	// (5th field of #MSS-PATIENT, or the sidecar): the ANS CDA rules want it with an INS.
+	BirthPlace string `json:"birth_place,omitempty"`
 }
 
 // Recipient is one addressee of the document.

@@ -70,6 +70,13 @@ func parseSidecar(name string, b []byte, now time.Time) *found {
 
 	if p := s.Patient; p != nil {
 		f.family, f.given = collapseSpaces(p.FamilyName), collapseSpaces(p.GivenNames)
+		if bp := strings.ToUpper(strings.TrimSpace(p.BirthPlace)); bp != "" {
+			if ValidBirthPlace(bp) {
+				f.birthPlace = bp
+			} else {
+				problem("lieu de naissance « %s » : code INSEE de commune attendu", bp)
+			}
+		}
 		if b := strings.TrimSpace(p.BirthDate); b != "" {
 			if msg := checkBirthDate(b, now); msg != "" {
 				problem("%s", msg)

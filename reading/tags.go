@@ -66,6 +66,7 @@ type found struct {
 	to, cc []Recipient
 
 	family, given, birth string // from #MSS-PATIENT or the sidecar's patient
+	birthPlace           string // COG code, from #MSS-PATIENT's 5th field or the sidecar
 	sex                  string // sidecar only
 	ins                  string // normalised; from #MSS-INS, #MSS-PATIENT or the sidecar
 	insKeyValid          bool
@@ -143,8 +144,8 @@ func (p *tagParser) add(t rawTag) {
 			return
 		}
 		parts := strings.Split(t.value, "|")
-		if len(parts) != 3 && len(parts) != 4 {
-			p.problem(t.key, "attendu NOM|Prénoms|AAAA-MM-JJ ou NOM|Prénoms|AAAA-MM-JJ|INS")
+		if len(parts) < 3 || len(parts) > 5 {
+			p.problem(t.key, "attendu NOM|Prénoms|AAAA-MM-JJ, NOM|Prénoms|AAAA-MM-JJ|INS ou NOM|Prénoms|AAAA-MM-JJ|INS|lieu de naissance (code INSEE)")
 			return
 		}
 		family, given, birth := collapseSpaces(parts[0]), collapseSpaces(parts[1]), strings.TrimSpace(parts[2])
@@ -161,13 +162,21 @@ func (p *tagParser) add(t rawTag) {
 			p.problem(t.key, "%s", msg)
 			ok = false
 		}
-		if len(parts) == 4 && strings.TrimSpace(parts[3]) != "" {
+		if len(parts) >= 4 && strings.TrimSpace(parts[3]) != "" {
 			if !p.setINS(t.key, parts[3]) {
 				ok = false
 			}
 		}
+		place := ""
+		if len(parts) == 5 {
+			place = strings.ToUpper(strings.TrimSpace(parts[4]))
+			if place != "" && !ValidBirthPlace(place) {
+				p.problem(t.key, "lieu de naissance « %s » : code INSEE de commune attendu (5 caractères, 2A/2B pour la Corse)", place)
+				ok = false
+			}
+		}
 		if ok {
-			f.family, f.given, f.birth = family, given, birth
+			f.family, f.given, f.birth, f.birthPlace = family, given, birth, place
 		}
 	case keyINS:
 		if p.once(t) {
@@ -279,4 +288,22 @@ func canonical(key, value string) string {
 		return strings.Join(parts, "|")
 	}
 	return collapseSpaces(value)
+}
+
+// ValidBirthPlace checks the shape of an INSEE commune code (COG): five characters, digits,
+// with 2A or 2B for Corsica (99xxx codes a country of birth abroad).
+func ValidBirthPlace(s string) bool {
+	if len(s) != 5 {
+		return false
+	}
+	head := s[:2]
+	if head != "2A" && head != "2B" && (head[0] < '0' || head[0] > '9' || head[1] < '0' || head[1] > '9') {
+		return false
+	}
+	for _, c := range s[2:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -53,6 +53,7 @@ func TestTagParser(t *testing.T) {
 		family   string
 		given    string
 		birth    string
+		place    string
 		ins      string
 		box      string
 		title    string
@@ -89,6 +90,12 @@ func TestTagParser(t *testing.T) {
 			family: "A", given: "B", birth: "1956-03-12", ins: okINS,
 			problems: []string{"Balise #MSS-PATIENT et Balise #MSS-INS donnent deux INS différents"}},
 		{name: "unknown key", lines: []string{"#MSS-T0: a@b.fr"}, problems: []string{"Balise #MSS-T0 inconnue"}},
+		{name: "birth place", lines: []string{"#MSS-PATIENT: A|B|1956-03-12|" + okINS + "|75056"},
+			family: "A", given: "B", birth: "1956-03-12", ins: okINS, place: "75056"},
+		{name: "corsican birth place", lines: []string{"#MSS-PATIENT: A|B|1956-03-12||2a004"},
+			family: "A", given: "B", birth: "1956-03-12", place: "2A004"},
+		{name: "bad birth place", lines: []string{"#MSS-PATIENT: A|B|1956-03-12|" + okINS + "|Paris"}, ins: okINS,
+			problems: []string{"Balise #MSS-PATIENT illisible : lieu de naissance « PARIS »"}},
 		{name: "no colon", lines: []string{"#MSS-TO a@b.fr"}, problems: []string{"Balise #MSS-TO illisible : « : » manquant"}},
 		{name: "empty value", lines: []string{"#MSS-TO:"}, problems: []string{"Balise #MSS-TO illisible : valeur vide"}},
 		{name: "bad box", lines: []string{"#MSS-BOX: bio logie"}, problems: []string{"Balise #MSS-BOX illisible : identifiant de boîte"}},
@@ -107,6 +114,9 @@ func TestTagParser(t *testing.T) {
 			}
 			if got := addresses(f.cc); !reflect.DeepEqual(got, tt.cc) {
 				t.Errorf("cc = %v, want %v", got, tt.cc)
+			}
+			if f.birthPlace != tt.place {
+				t.Errorf("birth place = %q, want %q", f.birthPlace, tt.place)
 			}
 			if f.family != tt.family || f.given != tt.given || f.birth != tt.birth || f.ins != tt.ins {
 				t.Errorf("patient = %q|%q|%q|%q, want %q|%q|%q|%q", f.family, f.given, f.birth, f.ins, tt.family, tt.given, tt.birth, tt.ins)
