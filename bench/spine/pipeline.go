@@ -22,6 +22,7 @@ import (
 type jobTimes struct {
 	claimed, read, routed, sending, sent time.Time
 	messageID                            string
+	events                               []string // journal entries, in order
 }
 
 // recorder is the bridge's OnEvent: it timestamps every journal entry as it is written.
@@ -46,6 +47,9 @@ func (r *recorder) onEvent(e audit.Entry) {
 	if j == nil && e.Job != "" {
 		j = &jobTimes{}
 		r.jobs[e.Job] = j
+	}
+	if j != nil {
+		j.events = append(j.events, e.Event)
 	}
 	switch e.Event {
 	case "claimed":

@@ -113,11 +113,11 @@ func (r *report) print(w io.Writer) {
 		drop := func(jobTimes) time.Time { return best.drop }
 		stages := []stage{
 			{"watcher: drop -> claimed", drop, func(j jobTimes) time.Time { return j.claimed }},
-			{"read: claimed -> read", func(j jobTimes) time.Time { return j.claimed }, func(j jobTimes) time.Time { return j.read }},
-			{"route: read -> routed", func(j jobTimes) time.Time { return j.read }, func(j jobTimes) time.Time { return j.routed }},
+			{"read+route: claimed -> routed", func(j jobTimes) time.Time { return j.claimed }, func(j jobTimes) time.Time { return j.routed }},
 			{"queue+build: routed -> sending", func(j jobTimes) time.Time { return j.routed }, func(j jobTimes) time.Time { return j.sending }},
-			{"SMTP: sending -> sent", func(j jobTimes) time.Time { return j.sending }, func(j jobTimes) time.Time { return j.sent }},
+			{"SMTP+after: sending -> sent", func(j jobTimes) time.Time { return j.sending }, func(j jobTimes) time.Time { return j.sent }},
 		}
+
 		for _, s := range stages {
 			var per []time.Duration
 			var first, last time.Time
@@ -141,8 +141,10 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintln(w, "   first/last: when the first and the last document finished the stage; rate: documents finishing it per second")
 		fmt.Fprintln(w, "   between those two; p50/p90/max: time one document spent in the stage, waiting for a worker included.")
+		fmt.Fprintln(w, "   read+route holds one of the 2 reading slots; queue+build waits for one of the sending.connections slots, which")
+		fmt.Fprintln(w, "   is held from there to \"sent\" (SMTP+after includes the store commit, the archive move and the journal entry).")
 		fmt.Fprintf(w, "   Durable steps on this disk: %s;\n", r.durable)
-		fmt.Fprintln(w, "   each document makes 5 store commits and 5 journal appends (claimed, read, routed, sending, sent) and 2 file moves.")
+		fmt.Fprintf(w, "   a document's journal entries in this run: %s; one store commit per state change besides.\n", best.eventList())
 	}
 
 	// 2. Latency.
@@ -218,4 +220,14 @@ func (r *report) printLatency(w io.Writer) {
 	fmt.Fprintln(w, "   still that long, so that a file still being written is never taken (a PDF that already ends with its end-of-file")
 	fmt.Fprintln(w, "   marker may get a shorter window, never longer than watch.quiet: watcher.Options.PDFQuiet). It is the floor of the")
 	fmt.Fprintf(w, "   latency by design; the pipeline column is what the bridge itself adds. p99 is nearest-rank: of %d samples, the maximum.\n", r.opts.latencyN)
+}
+
+// eventList names the journal entries of one sent job, e.g. "claimed, routed, sending, sent (4)".
+func (t throughputResult) eventList() string {
+	for _, j := range t.jobs {
+		if !j.sent.IsZero() {
+			return fmt.Sprintf("%s (%d)", strings.Join(j.events, ", "), len(j.events))
+		}
+	}
+	return "none"
 }
