@@ -260,6 +260,13 @@ func (b *Bridge) Claim(ctx context.Context, r watcher.Ready) error {
 		return fmt.Errorf("claim %s: %w", id, err)
 	}
 	if err := b.finishClaim(ctx, j, filepath.Dir(r.Path)); err != nil {
+		// Nothing moved (the file is still in the input, none in the spool): forget the row,
+		// the watcher offers the file again later under a new job.
+		if _, serr := os.Stat(r.Path); serr == nil {
+			if _, derr := os.Stat(b.docPath(b.dirs.spool, j)); errors.Is(derr, os.ErrNotExist) {
+				b.store.Forget(context.WithoutCancel(ctx), id)
+			}
+		}
 		return fmt.Errorf("claim %s: %w", id, err)
 	}
 	b.signal()

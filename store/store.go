@@ -101,6 +101,9 @@ type Store interface {
 	Due(ctx context.Context, state State, now time.Time, limit int) ([]Job, error)
 	Counts(ctx context.Context) ([]Count, error)
 	JobByMessageID(ctx context.Context, messageID string) (Job, error)
+	// Forget removes a job that never held a document (a claim abandoned before its file
+	// moved); it refuses any other.
+	Forget(ctx context.Context, id string) error
 	Close() error
 }
 
@@ -375,4 +378,16 @@ func NewMessageID(jobID, domain string) string {
 		domain = "mssbridge.invalid"
 	}
 	return "<" + jobID + "." + hex.EncodeToString(b[:]) + "@" + domain + ">"
+}
+
+// Forget removes a job still in state claiming.
+func (s *SQLite) Forget(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = ? AND state = ?`, id, string(StateClaiming))
+	if err != nil {
+		return fmt.Errorf("forget job %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("forget job %s: not an abandoned claim", id)
+	}
+	return nil
 }

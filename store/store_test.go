@@ -138,3 +138,19 @@ func TestReceivedLedger(t *testing.T) {
 		t.Error("a second record for the same UID must be refused")
 	}
 }
+
+func TestForgetOnlyAbandonedClaims(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	s.Create(ctx, Job{ID: "a", Input: "i", State: StateClaiming, MessageID: "<a@x>"})
+	s.Create(ctx, Job{ID: "b", Input: "i", State: StateClaimed, MessageID: "<b@x>"})
+	if err := s.Forget(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forget(ctx, "b"); err == nil {
+		t.Error("a claimed job must not be forgotten")
+	}
+	if _, err := s.Get(ctx, "b"); err != nil {
+		t.Error(err)
+	}
+}
