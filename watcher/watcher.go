@@ -931,10 +931,18 @@ func (l *loop) arm(t time.Time) {
 	l.timer.Reset(max(time.Until(t), 0))
 }
 
-// slack delays the timer by a sixteenth of the quiet window so that files due at nearly the
-// same moment are looked at in one pass: with N tracked files a pass costs O(N), and this
-// keeps passes to about 16 per quiet window however the due times are spread.
-func (l *loop) slack() time.Duration { return l.opts().Quiet / 16 }
+// slack delays the timer by a sixteenth of the shortest quiet window so that files due at
+// nearly the same moment are looked at in one pass: with N tracked files a pass costs O(N),
+// and this keeps passes to about 16 per window however the due times are spread. The
+// shortest window (a complete PDF's) sets it, or the slack alone would outweigh that window.
+func (l *loop) slack() time.Duration {
+	o := l.opts()
+	w := o.Quiet
+	if o.PDFQuiet > 0 && o.PDFQuiet < w {
+		w = o.PDFQuiet
+	}
+	return w / 16
+}
 
 func (l *loop) onTimer(now time.Time) {
 	if !l.scanAt.IsZero() && !now.Before(l.scanAt) {
