@@ -49,7 +49,10 @@ func (s *sink) count() int {
 
 type testLog struct{ t *testing.T }
 
-func (w testLog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // start runs a server with two printers on ports of their own, inputs "a" and "b".
 func start(t *testing.T, o Options) (*Server, *sink) {

@@ -124,7 +124,9 @@ func TestInstallUninstallCUPS(t *testing.T) {
 	if err != nil || out != "device for q1: socket://127.0.0.1:9100" {
 		t.Fatalf("install: %q, %v", out, err)
 	}
-	if !slices.ContainsFunc(f.calls, func(c string) bool { return strings.HasPrefix(c, "lpadmin -p q1 -E -v socket://127.0.0.1:9100 -m lsb/") }) {
+	if !slices.ContainsFunc(f.calls, func(c string) bool {
+		return strings.HasPrefix(c, "lpadmin -p q1 -E -v socket://127.0.0.1:9100 -m lsb/")
+	}) {
 		t.Errorf("calls %q", f.calls)
 	}
 	if err := UninstallCUPS(context.Background(), f.run, "q1"); err != nil {
