@@ -60,9 +60,12 @@ func TestRotatingFile(t *testing.T) {
 
 type fakeLogger struct{ got []string }
 
-func (f *fakeLogger) Error(v ...any) error   { f.got = append(f.got, "E "+fmt.Sprint(v...)); return nil }
-func (f *fakeLogger) Warning(v ...any) error { f.got = append(f.got, "W "+fmt.Sprint(v...)); return nil }
-func (f *fakeLogger) Info(v ...any) error    { f.got = append(f.got, "I "+fmt.Sprint(v...)); return nil }
+func (f *fakeLogger) Error(v ...any) error { f.got = append(f.got, "E "+fmt.Sprint(v...)); return nil }
+func (f *fakeLogger) Warning(v ...any) error {
+	f.got = append(f.got, "W "+fmt.Sprint(v...))
+	return nil
+}
+func (f *fakeLogger) Info(v ...any) error { f.got = append(f.got, "I "+fmt.Sprint(v...)); return nil }
 func (f *fakeLogger) Errorf(s string, a ...any) error {
 	return f.Error(fmt.Sprintf(s, a...))
 }
