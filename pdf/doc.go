@@ -18,4 +18,8 @@ var (
 	// ErrUnreadable: the bytes are not a PDF either library can read (truncated, garbage,
 	// empty, or damaged beyond what relaxed reading accepts).
 	ErrUnreadable = errors.New("pdf: not a readable PDF")
+	// ErrOverMemory: reading the document needed more memory than an instance may have
+	// (ExtractorOptions.MemoryLimit), as a decompression bomb does. Such an error also
+	// wraps ErrUnreadable.
+	ErrOverMemory = errors.New("pdf: document needs more memory than allowed")
 )

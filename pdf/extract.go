@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 
@@ -45,7 +46,21 @@ type ExtractorOptions struct {
 	// Workers is the number of PDFium instances that may run at once (one document each).
 	// Below 1 means 1. An instance is single-threaded; each one costs tens of MB.
 	Workers int
+	// MemoryLimit bounds the memory of one PDFium instance, in bytes (DefaultMemoryLimit when
+	// 0). A document that needs more is refused with ErrOverMemory: this is what stops a
+	// decompression bomb. Process memory is about 60 MB plus Workers times this at worst.
+	MemoryLimit int64
 }
+
+// DefaultMemoryLimit: every letter of the corpus, the 300-page report and a 50 MB scan read
+// through PagesFrom stay within 52 MiB of PDFium memory (18 MiB of it is the instance's
+// initial heap); a bomb inflating to gigabytes stops here. Two workers each at the limit then
+// keep the process near 150 MB, the aim. A legitimate document that needs more (a
+// single page drawing tens of megabytes of vector data) is held for a person, not lost.
+const DefaultMemoryLimit = 64 << 20
+
+// minMemoryLimit is the smallest MemoryLimit taken (see NewExtractor).
+const minMemoryLimit = 32 << 20
 
 // bigDocumentBytes: a WebAssembly memory never shrinks, so an instance that has read a large
 // document keeps that memory while it waits in the pool. Past this size (about ten times an
@@ -57,15 +72,17 @@ const bigDocumentBytes = 8 << 20
 // the allocator's high-water mark behind.
 const bigDocumentPages = 100
 
-// memoryLimitPages caps one instance's WebAssembly memory at 1 GiB (64 KiB pages): a crafted
-// file then fails with an error instead of taking the machine's memory.
+// memoryLimitPages is wazero's own ceiling on an instance's memory, 1 GiB in 64 KiB pages:
+// the allocator (memory.go) enforces ExtractorOptions.MemoryLimit below it and counts its
+// refusals, which is how a document is told to need too much memory.
 const memoryLimitPages = 1 << 14
 
 // Extractor extracts text layers with a pool of PDFium WebAssembly instances. It is safe for
 // concurrent use; at most Workers documents are read at once, the others wait their turn.
 type Extractor struct {
-	pool  pdfium.Pool
-	cache wazero.CompilationCache
+	pool   pdfium.Pool
+	cache  wazero.CompilationCache
+	budget *budget
 
 	closeOnce sync.Once
 	closeErr  error
@@ -78,6 +95,11 @@ func NewExtractor(ctx context.Context, opts ExtractorOptions) (*Extractor, error
 		return nil, err
 	}
 	workers := max(opts.Workers, 1)
+	b := &budget{limit: DefaultMemoryLimit}
+	if opts.MemoryLimit > 0 {
+		// PDFium's initial heap is about 18 MiB: an instance could not even start below this.
+		b.limit = uint64(max(opts.MemoryLimit, minMemoryLimit))
+	}
 
 	var cache wazero.CompilationCache
 	if opts.CacheDir != "" {
@@ -99,8 +121,9 @@ func NewExtractor(ctx context.Context, opts ExtractorOptions) (*Extractor, error
 	}
 
 	pool, err := webassembly.Init(webassembly.Config{
-		// The pool outlives the caller's context: it is stopped by Close.
-		Context:       context.WithoutCancel(ctx),
+		// The pool outlives the caller's context: it is stopped by Close. The allocator rides
+		// on it to every instance (see memory.go).
+		Context:       experimental.WithMemoryAllocator(context.WithoutCancel(ctx), b.allocator()),
 		MinIdle:       1,
 		MaxIdle:       workers,
 		MaxTotal:      workers,
@@ -117,7 +140,7 @@ func NewExtractor(ctx context.Context, opts ExtractorOptions) (*Extractor, error
 		}
 		return nil, fmt.Errorf("pdf: start PDFium: %w", err)
 	}
-	return &Extractor{pool: pool, cache: cache}, nil
+	return &Extractor{pool: pool, cache: cache, budget: b}, nil
 }
 
 // Close stops the pool and releases the compilation cache. Documents being read fail.
@@ -152,7 +175,36 @@ func (e *Extractor) Text(ctx context.Context, pdfBytes []byte) ([]Page, error) {
 // that needs a password gives an error wrapping ErrEncrypted; one PDFium cannot open, an error
 // wrapping ErrUnreadable. A cancelled ctx stops the reading, even inside a page.
 func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) error) (err error) {
-	if len(pdfBytes) == 0 {
+	return e.pages(ctx, &requests.OpenDocument{File: &pdfBytes}, int64(len(pdfBytes)), fn)
+}
+
+// TextFrom is Text for a document read through r, size bytes long: see PagesFrom.
+func (e *Extractor) TextFrom(ctx context.Context, r io.ReadSeeker, size int64) ([]Page, error) {
+	var pages []Page
+	err := e.PagesFrom(ctx, r, size, func(p Page) error {
+		pages = append(pages, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pages, nil
+}
+
+// PagesFrom is Pages for a document read through r (an open file), size bytes long. PDFium
+// reads the parts it needs when it needs them, so the document is never copied whole into
+// its memory: a 50 MB scan costs the pages it draws on, not 50 MB more. r is used only
+// until PagesFrom returns, from one goroutine at a time; it must not change meanwhile.
+func (e *Extractor) PagesFrom(ctx context.Context, r io.ReadSeeker, size int64, fn func(Page) error) error {
+	if size > math.MaxUint32 {
+		// PDFium's file access callback takes 32-bit positions.
+		return fmt.Errorf("%w: file of %d bytes, over 4 GiB", ErrUnreadable, size)
+	}
+	return e.pages(ctx, &requests.OpenDocument{FileReader: r, FileReaderSize: size}, size, fn)
+}
+
+func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size int64, fn func(Page) error) (err error) {
+	if size == 0 {
 		return fmt.Errorf("%w: empty file", ErrUnreadable)
 	}
 	inst, err := e.pool.GetInstanceWithContext(ctx)
@@ -162,6 +214,17 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 		}
 		return fmt.Errorf("pdf: no PDFium instance: %w", err)
 	}
+	// A refusal of the memory budget while this document is read means it needs too much.
+	// With two documents read at once, a refusal for the other one could be counted here
+	// too; both documents are then refused with that reason, which only words it wrongly.
+	refusedBefore := e.budget.refused.Load()
+	unreadable := func(format string, a ...any) error {
+		err := fmt.Errorf("%w: "+format, append([]any{ErrUnreadable}, a...)...)
+		if e.budget.refused.Load() > refusedBefore {
+			err = fmt.Errorf("%w (%w)", ErrOverMemory, err)
+		}
+		return err
+	}
 
 	// When ctx ends while PDFium works, the instance is killed: its module is closed, which
 	// interrupts the call in progress, and the pool replaces it.
@@ -170,7 +233,7 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 		defer close(killed)
 		_ = inst.Kill()
 	})
-	discard := len(pdfBytes) > bigDocumentBytes
+	discard := size > bigDocumentBytes
 	inCallback := false
 	defer func() {
 		r := recover()
@@ -190,14 +253,14 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 			}
 			return
 		}
-		if discard {
+		if discard || e.budget.refused.Load() > refusedBefore {
 			_ = inst.Kill() // drop its grown memory; the pool makes a fresh instance
 			return
 		}
 		_ = inst.Close() // returns the instance to the pool
 	}()
 
-	doc, err := inst.OpenDocument(&requests.OpenDocument{File: &pdfBytes})
+	doc, err := inst.OpenDocument(open)
 	if err != nil {
 		if errors.Is(err, pdfiumerrors.ErrPassword) {
 			return fmt.Errorf("%w: %v", ErrEncrypted, err)
@@ -209,7 +272,7 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 		// as a trap, may not.
 		discard = discard || !(errors.Is(err, pdfiumerrors.ErrFormat) || errors.Is(err, pdfiumerrors.ErrFile) ||
 			errors.Is(err, pdfiumerrors.ErrSecurity) || errors.Is(err, pdfiumerrors.ErrUnknown))
-		return fmt.Errorf("%w: %v", ErrUnreadable, err)
+		return unreadable("%v", err)
 	}
 	defer func() {
 		if ctx.Err() == nil {
@@ -220,7 +283,7 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
 	if err != nil {
 		discard = true
-		return fmt.Errorf("%w: page count: %v", ErrUnreadable, err)
+		return unreadable("page count: %v", err)
 	}
 	if count.PageCount > bigDocumentPages {
 		discard = true
@@ -236,7 +299,7 @@ func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) er
 			}
 			// A trap inside PDFium may leave its heap in any state: do not reuse it.
 			discard = true
-			return fmt.Errorf("%w: page %d: %v", ErrUnreadable, i+1, err)
+			return unreadable("page %d: %v", i+1, err)
 		}
 		inCallback = true
 		err = fn(p)

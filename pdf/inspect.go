@@ -9,8 +9,10 @@ import (
 	"sync"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
 // Info is what the file's structure says about itself.
@@ -43,8 +45,30 @@ func pdfcpuConfig() *model.Configuration {
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
 	conf.Cmd = model.LISTINFO
+	conf.Limits = inspectLimits(conf.Limits)
 	return conf
 }
+
+// inspectLimits lowers pdfcpu's resource limits to what reading metadata needs. pdfcpu loads
+// every stream of the file into memory and allows 512 MB per stream and 10 million objects by
+// default: a 50 MB scan cost 50 MB more here, and a crafted cross-reference stream could ask
+// for millions of table entries. The metadata lives in small objects; a document with a
+// stream over 16 MiB (a scan) fails here with ErrUnreadable, and its text layer, read by
+// PDFium, remains: only its Info dictionary is then unknown.
+func inspectLimits(l model.ResourceLimits) model.ResourceLimits {
+	const mib = 1 << 20
+	l.MaxStreamBytes = min(l.MaxStreamBytes, 16*mib)
+	l.MaxDecodeBytes = min(l.MaxDecodeBytes, 16*mib)
+	l.MaxImageBytes = min(l.MaxImageBytes, 16*mib)
+	// A 300-page report has a few thousand objects.
+	l.MaxObjectCount = min(l.MaxObjectCount, 500_000)
+	l.MaxXRefEntries = min(l.MaxXRefEntries, 500_000)
+	l.MaxObjectStreamCount = min(l.MaxObjectStreamCount, 500_000)
+	return l
+}
+
+// maxXMPBytes bounds the decoded XMP packet: one is a few kilobytes; a bigger one is not read.
+const maxXMPBytes = 4 << 20
 
 // Inspect reads the structure and metadata of the PDF file at path. A file protected by a
 // user password gives an error wrapping ErrEncrypted; one that cannot be read as a PDF, an
@@ -72,7 +96,14 @@ func InspectReader(rs io.ReadSeeker) (info Info, err error) {
 			info, err = Info{}, fmt.Errorf("%w: pdfcpu panicked: %v", ErrUnreadable, r)
 		}
 	}()
-	ctx, err := api.ReadAndValidate(rs, pdfcpuConfig())
+	// api.ReadAndValidate, in two steps: the validation inflates the catalog's XMP packet with
+	// pdfcpu's fixed limit of 512 MiB, so a packet that does not inflate within ours is taken
+	// out of the catalog in between (a 10 KB file made it allocate 2 GB).
+	ctx, err := api.ReadContext(rs, pdfcpuConfig())
+	if err == nil {
+		defuseCatalogXMP(ctx.XRefTable)
+		err = api.ValidateContext(ctx)
+	}
 	if err != nil {
 		if errors.Is(err, pdfcpu.ErrWrongPassword) {
 			return Info{Encrypted: true}, fmt.Errorf("%w: %v", ErrEncrypted, err)
@@ -99,6 +130,33 @@ func InspectReader(rs io.ReadSeeker) (info Info, err error) {
 	return info, nil
 }
 
+// defuseCatalogXMP removes the catalog's /Metadata entry when its stream does not decode
+// within maxXMPBytes: the document is then read as if it had no XMP packet.
+func defuseCatalogXMP(x *model.XRefTable) {
+	root, err := x.Catalog()
+	if err != nil || root == nil {
+		return
+	}
+	ref := root.IndirectRefEntry("Metadata")
+	if ref == nil {
+		return
+	}
+	// Looked up without DereferenceStreamDict, which marks the object validated: the
+	// validation then dropped a sound packet.
+	entry, ok := x.FindTableEntryForIndRef(ref)
+	if !ok || entry.Free || entry.Object == nil {
+		return
+	}
+	probe, ok := entry.Object.(types.StreamDict) // a copy: pdfcpu's own stays as it was read
+	if !ok {
+		return
+	}
+	probe.Content = nil
+	if err := probe.DecodeWithLimit(maxXMPBytes); err != nil && !errors.Is(err, filter.ErrUnsupportedFilter) {
+		delete(root, "Metadata")
+	}
+}
+
 // catalogXMP returns the decoded catalog metadata stream, or "" when there is none or it
 // cannot be decoded. A metadata stream that does not decode is not a reason to refuse the
 // document: the Info dictionary and the text layer remain.
@@ -115,7 +173,8 @@ func catalogXMP(x *model.XRefTable) string {
 	if err != nil || sd == nil {
 		return ""
 	}
-	if err := sd.Decode(); err != nil {
+	// Decode would inflate up to pdfcpu's default of 512 MB: a metadata bomb.
+	if err := sd.DecodeWithLimit(maxXMPBytes); err != nil {
 		return ""
 	}
 	return string(sd.Content)

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -46,10 +48,34 @@ func NewReader(ex *pdf.Extractor, trust TrustSpace, opts ...Option) *Reader {
 // returned error is for the reader's own failures only (a file that cannot be read from disk,
 // a cancelled ctx, a closed extractor): a document that is not a readable PDF, is encrypted or
 // says contradictory things gives a Result with Decision hold and the reasons in French.
+//
+// The PDF is read from the file as the readers need it, never held whole in memory: a 50 MB
+// scan costs what PDFium draws of it, not 50 MB more (see pdf.Extractor.PagesFrom).
 func (r *Reader) Read(ctx context.Context, pdfPath, sidecarPath string) (Result, error) {
-	b, err := os.ReadFile(pdfPath)
+	f, err := os.Open(pdfPath)
 	if err != nil {
 		return Result{}, fmt.Errorf("reading: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	size, err := io.Copy(h, f)
+	if err != nil {
+		return Result{}, fmt.Errorf("reading: %w", err)
+	}
+	doc := source{
+		sha256: hex.EncodeToString(h.Sum(nil)),
+		inspect: func() (pdf.Info, error) {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return pdf.Info{}, err
+			}
+			return pdf.InspectReader(f)
+		},
+		text: func(ctx context.Context) ([]pdf.Page, error) {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return nil, err
+			}
+			return r.ex.TextFrom(ctx, f, size)
+		},
 	}
 	var sidecar []byte
 	sidecarName := ""
@@ -62,20 +88,38 @@ func (r *Reader) Read(ctx context.Context, pdfPath, sidecarPath string) (Result,
 			sidecar = []byte{} // an empty sidecar is still a sidecar (and unreadable JSON)
 		}
 	}
-	return r.ReadBytes(ctx, filepath.Base(pdfPath), b, sidecarName, sidecar)
+	return r.read(ctx, filepath.Base(pdfPath), doc, sidecarName, sidecar)
+}
+
+// source is a document as read needs it, from a file or from memory.
+type source struct {
+	sha256  string
+	inspect func() (pdf.Info, error)
+	text    func(ctx context.Context) ([]pdf.Page, error)
 }
 
 // ReadBytes is Read for a document already in memory. name is the PDF's base name; sidecar
 // is nil when there is none, and sidecarName its base name for the reasons (NAME.json when
 // empty).
 func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, sidecarName string, sidecar []byte) (Result, error) {
+	sum := sha256.Sum256(pdfBytes)
+	doc := source{
+		sha256:  hex.EncodeToString(sum[:]),
+		inspect: func() (pdf.Info, error) { return pdf.InspectBytes(pdfBytes) },
+		text: func(ctx context.Context) ([]pdf.Page, error) {
+			return r.ex.Text(ctx, pdfBytes)
+		},
+	}
+	return r.read(ctx, name, doc, sidecarName, sidecar)
+}
+
+func (r *Reader) read(ctx context.Context, name string, doc source, sidecarName string, sidecar []byte) (Result, error) {
 	if r.ex == nil {
 		return Result{}, errors.New("reading: no text extractor")
 	}
-	sum := sha256.Sum256(pdfBytes)
 	res := Result{
 		File:       name,
-		SHA256:     hex.EncodeToString(sum[:]),
+		SHA256:     doc.sha256,
 		Recipients: []Recipient{},
 		Reasons:    []string{},
 	}
@@ -83,11 +127,11 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 
 	var sources []*found // in order of precedence: tag, metadata, sidecar
 
-	info, infoErr := pdf.InspectBytes(pdfBytes)
+	info, infoErr := doc.inspect()
 	var pages []pdf.Page
 	var textErr error
 	if !errors.Is(infoErr, pdf.ErrEncrypted) {
-		pages, textErr = r.ex.Text(ctx, pdfBytes)
+		pages, textErr = doc.text(ctx)
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
@@ -96,6 +140,10 @@ func (r *Reader) ReadBytes(ctx context.Context, name string, pdfBytes []byte, si
 	switch {
 	case errors.Is(infoErr, pdf.ErrEncrypted) || errors.Is(textErr, pdf.ErrEncrypted):
 		res.hold("Le PDF est protégé par un mot de passe")
+		readable = false
+	case errors.Is(textErr, pdf.ErrOverMemory):
+		// A decompression bomb, or a page far beyond what a letter draws.
+		res.hold("Le document demande plus de mémoire que permis pour être lu (flux compressé démesuré ?) : il doit être vérifié par une personne")
 		readable = false
 	case errors.Is(textErr, pdf.ErrUnreadable):
 		res.hold("Le fichier n'est pas un PDF lisible : " + unreadableDetail(textErr, infoErr))
@@ -387,8 +435,23 @@ func unreadableDetail(textErr, infoErr error) string {
 		}
 		return "format incorrect"
 	}
-	return msg
+	// PDFium's own words ("page 1: 6: incorrect page", a WebAssembly trap with its stack) mean
+	// nothing to the person who reads the reason: say which page, keep one short line of the
+	// detail for the technician.
+	detail := msg
+	if i := strings.IndexByte(detail, '\n'); i >= 0 {
+		detail = detail[:i]
+	}
+	if r := []rune(detail); len(r) > 100 {
+		detail = string(r[:100]) + "…"
+	}
+	if m := pageErrRE.FindStringSubmatch(msg); m != nil {
+		return "page " + m[1] + " illisible (" + detail + ")"
+	}
+	return "structure endommagée (" + detail + ")"
 }
+
+var pageErrRE = regexp.MustCompile(`^page (\d+):`)
 
 func joinInts(ns []int) string {
 	parts := make([]string, len(ns))
