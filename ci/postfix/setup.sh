@@ -17,6 +17,8 @@
 #   slow*@…     delivered, but the 250 after DATA comes 1 s late (the message is queued before
 #               the pause, so a client killed meanwhile has sent it without knowing: the case
 #               that makes duplicates)
+#   bounce*@…   accepted at RCPT (250), then bounced at delivery: a failure DSN goes back to the
+#               sender (deliver-maildir.sh exits 67)
 #   anything else is delivered to /var/mail/vhosts/DOMAIN/LOCAL/ (Maildir: new/ holds the mail).
 # Other domains: *.mssante.fr ones are refused at RCPT (554: no such operator here), others
 # (outside the trust space) are refused with 554 as well, and the log shows the attempt.
