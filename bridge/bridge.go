@@ -351,7 +351,13 @@ func hashFile(path string) (string, int64, error) {
 }
 
 // Recover finishes what a crash interrupted: claims half done, sends in flight.
+//
+// Only the running service calls it: a CLI command opening the same data_dir must not touch
+// files the service may be writing.
 func (b *Bridge) Recover(ctx context.Context) error {
+	for _, d := range []string{b.dirs.spool, b.dirs.held, b.dirs.failed, b.dirs.rejected} {
+		safefile.CleanTemp(d)
+	}
 	claiming, err := b.store.List(ctx, store.Filter{States: []store.State{store.StateClaiming}})
 	if err != nil {
 		return err

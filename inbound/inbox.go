@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -68,6 +69,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = 40 << 20
+	}
+	// Temporary files a crash left mid-deposit: never half a document in the import folder.
+	if n, err := safefile.CleanTemp(o.ImportDir); err == nil && n > 0 {
+		o.Logger.Info("removed temporary files left by an interrupted deposit", "box", o.Box, "files", n)
 	}
 	delay := time.Second
 	for {
@@ -215,7 +220,8 @@ func documentsOf(p *Parsed, parseXDM func([]byte) (*PackageMeta, error)) ([]Atta
 	var docs []Attachment
 	var meta *PackageMeta
 	for _, a := range p.Attachments {
-		if isXDM(a) {
+		switch {
+		case isXDM(a):
 			if parseXDM == nil {
 				continue
 			}
@@ -224,9 +230,14 @@ func documentsOf(p *Parsed, parseXDM func([]byte) (*PackageMeta, error)) ([]Atta
 				return nil, nil, "Paquet IHE XDM illisible ou dangereux : " + err.Error()
 			}
 			meta = m
-			continue
+		case isPDF(a), isCDA(a):
+			docs = append(docs, a)
+		default:
+			// The clinical software imports PDF and CDA documents; anything else (an archive,
+			// an executable, an office file) is not dropped into its folder unseen.
+			name := SafeName(a.Filename)
+			return nil, nil, fmt.Sprintf("Pièce jointe d'un type non pris en charge (%s, %s) : seuls les PDF, les documents CDA et les paquets IHE XDM sont déposés", name, a.ContentType)
 		}
-		docs = append(docs, a)
 	}
 	if len(docs) == 0 && meta != nil {
 		docs = meta.Documents
@@ -292,4 +303,16 @@ func finish(ctx context.Context, o Options, cn *imapbox.Conn, uid uint32, rec st
 	}
 	rec.State = "done"
 	return o.Ledger.PutReceived(ctx, rec)
+}
+
+// isPDF: a PDF by its content, whatever the sender called it.
+func isPDF(a Attachment) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(a.Data[:min(len(a.Data), 1024)], "\r\n\t \xef\xbb\xbf"), []byte("%PDF-"))
+}
+
+// isCDA: an XML document whose root is an HL7 CDA ClinicalDocument.
+func isCDA(a Attachment) bool {
+	head := a.Data[:min(len(a.Data), 4096)]
+	return (strings.Contains(a.ContentType, "xml") || strings.HasSuffix(strings.ToLower(a.Filename), ".xml")) &&
+		bytes.Contains(head, []byte("ClinicalDocument")) && bytes.Contains(head, []byte("urn:hl7-org:v3"))
 }

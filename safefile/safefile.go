@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -152,4 +153,51 @@ func SyncDir(dir string) error {
 // read-only file system. The caller pauses or fails instead of spinning.
 func IsPermanent(err error) bool {
 	return errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS)
+}
+
+// CleanTemp removes the temporary files a crash left in dir (our own ".NAME.PID-N.tmp" names
+// only, never another program's) and returns how many went.
+func CleanTemp(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() || !isOurTemp(e.Name()) {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func isOurTemp(name string) bool {
+	if !strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".tmp") {
+		return false
+	}
+	core := strings.TrimSuffix(name, ".tmp")
+	i := strings.LastIndexByte(core, '.')
+	if i < 0 {
+		return false
+	}
+	pid, seq, ok := strings.Cut(core[i+1:], "-")
+	return ok && isDigits(pid) && isDigits(seq)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -65,3 +65,18 @@ func TestWriteFromErrorLeavesNothing(t *testing.T) {
 		t.Errorf("a failed write left %v", entries)
 	}
 }
+
+func TestCleanTemp(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{".doc.pdf.123-4.tmp", ".doc.pdf.tmp", "keep.tmp", ".x.123-a.tmp", "doc.pdf"} {
+		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600)
+	}
+	n, err := CleanTemp(dir)
+	if err != nil || n != 1 {
+		t.Fatalf("CleanTemp = %d, %v; want 1", n, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 4 {
+		t.Errorf("left %d files, want 4", len(entries))
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/mssbridge/mssbridge/audit"
 	"github.com/mssbridge/mssbridge/bridge"
 	"github.com/mssbridge/mssbridge/config"
+	"github.com/mssbridge/mssbridge/imapbox"
 	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/safefile"
 	"github.com/mssbridge/mssbridge/service"
@@ -250,7 +251,10 @@ func cmdCheckConfig(ctx context.Context, e env, args []string) error {
 			bad++
 			var me *mail.Error
 			if errors.As(err, &me) {
-				fmt.Fprintf(e.stdout, "box %s: smtp %s:%d: FAILED (%s error at %s): %v\n  %s\n", box.ID, box.SMTP.Host, box.SMTP.Port, me.Class, me.Stage, err, me.French())
+				fmt.Fprintf(e.stdout, "box %s: smtp %s:%d: FAILED (%s error at %s): %v\n", box.ID, box.SMTP.Host, box.SMTP.Port, me.Class, me.Stage, err)
+				if me.Class == mail.Config {
+					fmt.Fprintf(e.stdout, "  %s\n", me.French())
+				}
 			} else {
 				fmt.Fprintf(e.stdout, "box %s: smtp %s:%d: FAILED: %v\n", box.ID, box.SMTP.Host, box.SMTP.Port, err)
 			}
@@ -261,6 +265,21 @@ func cmdCheckConfig(ctx context.Context, e env, args []string) error {
 		if !caps.DSN {
 			fmt.Fprintf(e.stdout, "  warning: the server does not advertise DSN: deliveries cannot be followed up\n")
 		}
+	}
+	for _, box := range cfg.Boxes {
+		if box.IMAP == nil {
+			continue
+		}
+		if err := probeIMAP(ctx, box, cfg); err != nil {
+			bad++
+			fmt.Fprintf(e.stdout, "box %s: imap %s:%d: FAILED: %v\n", box.ID, box.IMAP.Host, box.IMAP.Port, err)
+			continue
+		}
+		how := "certificate (EXTERNAL)"
+		if box.IMAP.Username != "" {
+			how = "login " + box.IMAP.Username
+		}
+		fmt.Fprintf(e.stdout, "box %s: imap %s:%d OK: %s, mailbox %s selected\n", box.ID, box.IMAP.Host, box.IMAP.Port, how, box.IMAP.Mailbox)
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d box(es) could not connect", bad)
@@ -480,4 +499,19 @@ func cmdAudit(ctx context.Context, e env, args []string) error {
 
 func auditPath(cfg *config.Config) string {
 	return cfg.DataDir + string(os.PathSeparator) + "audit" + string(os.PathSeparator) + "journal.jsonl"
+}
+
+// probeIMAP connects, authenticates and selects the box's mailbox, then logs out.
+func probeIMAP(ctx context.Context, box config.Box, cfg *config.Config) error {
+	ep, err := bridge.IMAPEndpoint(*box.IMAP, cfg.Sending)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cn, err := imapbox.Dial(pctx, ep, box.IMAP.Mailbox)
+	if err != nil {
+		return err
+	}
+	return cn.Close()
 }
