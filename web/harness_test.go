@@ -124,6 +124,10 @@ const (
 
 type harnessOptions struct {
 	tls bool
+	// annuaire replaces the small directory (the reading corpus's, for screenshots).
+	annuaire string
+	// reader builds the document reader from the directory index; nil: lineReader.
+	reader func(ix *directory.Index) bridge.DocumentReader
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -151,7 +155,15 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	host, port := op.SMTPAddr[:i], op.SMTPAddr[i+1:]
 	h.input = filepath.Join(dir, "in")
 	dirFile := filepath.Join(dir, "annuaire.txt")
-	os.WriteFile(dirFile, []byte(annuaire), 0o600)
+	if o.annuaire != "" {
+		data, err := os.ReadFile(o.annuaire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(dirFile, data, 0o600)
+	} else {
+		os.WriteFile(dirFile, []byte(annuaire), 0o600)
+	}
 	yaml := fmt.Sprintf(`data_dir: %s
 boxes:
   - id: bio
@@ -176,7 +188,15 @@ sending: {retry_initial: 200ms, retry_max: 1s, timeout: 5s}
 	h.cfg = cfg
 	// Info: the level the service runs at, where no patient data may appear.
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	b, err := bridge.Open(ctx, bridge.Options{Config: cfg, Reader: lineReader{}, Logger: logger})
+	ix, err := directory.Open(ctx, dirFile, filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reader bridge.DocumentReader = lineReader{}
+	if o.reader != nil {
+		reader = o.reader(ix)
+	}
+	b, err := bridge.Open(ctx, bridge.Options{Config: cfg, Reader: reader, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +204,6 @@ sending: {retry_initial: 200ms, retry_max: 1s, timeout: 5s}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { b.Run(runCtx); close(done) }()
-	ix, err := directory.Open(ctx, dirFile, filepath.Join(dir, "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	users := account.Open(filepath.Join(cfg.DataDir, account.FileName))
 	if err := users.Add(testLogin, testPassword, time.Now()); err != nil {
 		t.Fatal(err)

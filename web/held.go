@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +74,9 @@ type heldData struct {
 	IsPDF          bool
 	RejectReasons  []string
 	HeldAt         string
+	// Suggestions are the addresses the reasons name (the homonyms the reader could not choose
+	// between) and the recipients read but not kept, offered first in the picker.
+	Suggestions []directoryEntry
 }
 
 type readRecipient struct {
@@ -158,10 +162,40 @@ func (srv *Server) heldData(ctx context.Context, j store.Job) (heldData, error) 
 			add(rc.Address, string(rc.Role))
 		}
 	}
+	d.Suggestions = srv.suggestions(d.Reasons, v.Reading.Recipients, d.Send)
 	p := v.Reading.Patient
 	d.Patient = patientForm{FamilyName: p.FamilyName, GivenNames: p.GivenNames, BirthDate: p.BirthDate, Sex: p.Sex, INS: p.INS, INSValid: p.INSKeyValid}
 	d.IsPDF = strings.EqualFold(filepath.Ext(j.SourceName), ".pdf")
 	return d, nil
+}
+
+var addressRE = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+
+// suggestions lists the trust-space addresses named in the reasons or read in the document
+// that are not already among the recipients, described from the directory.
+func (srv *Server) suggestions(reasons []string, read []reading.Recipient, send []rcptView) []directoryEntry {
+	var addrs []string
+	for _, r := range reasons {
+		addrs = append(addrs, addressRE.FindAllString(r, -1)...)
+	}
+	for _, rc := range read {
+		addrs = append(addrs, rc.Address)
+	}
+	var out []directoryEntry
+	seen := map[string]bool{}
+	for _, rv := range send {
+		seen[rv.Address] = true
+	}
+	for _, a := range addrs {
+		a = strings.ToLower(a)
+		if seen[a] || !srv.trust.Contains(a) || routing.IsPatient(a) {
+			continue
+		}
+		seen[a] = true
+		rv := srv.recipient(a, "to", read)
+		out = append(out, directoryEntry{Address: a, Name: rv.Name, Detail: rv.Detail, Dematerialised: rv.Dematerialised, InTrust: true})
+	}
+	return out
 }
 
 // recipient describes an address with what the directory and the reading know of it.

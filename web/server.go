@@ -93,7 +93,10 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	tls      bool
-	sessions *sessions
+	// loopbackOnly: served in plain HTTP on loopback, so requests must name a loopback host
+	// (a web page that rebinds its own DNS name to 127.0.0.1 cannot reach the desk).
+	loopbackOnly bool
+	sessions     *sessions
 	throttle loginThrottle
 	trust    *trust.Space
 	pages    map[string]*template.Template
@@ -283,6 +286,10 @@ func (srv *Server) auth(h handlerWithSession) http.HandlerFunc {
 // the pages and documents name patients and workstations are shared.
 func (srv *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if srv.loopbackOnly && !isLoopbackHost(r.Host) {
+			http.Error(w, "This desk answers to localhost, 127.0.0.1 or [::1] only.", http.StatusMisdirectedRequest)
+			return
+		}
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'self'")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -363,6 +370,14 @@ func (srv *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// isLoopbackHost reports whether a Host header names this machine.
+func isLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return config.IsLoopback(host)
+}
+
 // ListenOptions say where and how the desk listens.
 type ListenOptions struct {
 	Addr     string // host:port (web.listen)
@@ -404,6 +419,8 @@ func (srv *Server) Serve(ctx context.Context, lo ListenOptions) (net.Addr, error
 		}
 		tc = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cl.get}
 		srv.tls = true
+	} else {
+		srv.loopbackOnly = true
 	}
 	ln, err := net.Listen("tcp", lo.Addr)
 	if err != nil {

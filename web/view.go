@@ -118,6 +118,19 @@ func stateClass(s store.State) string {
 	}
 }
 
+// dispositionLabels translate a read receipt's disposition (RFC 8098).
+var dispositionLabels = map[string]string{
+	"displayed": "ouvert par le destinataire", "deleted": "supprimé sans avoir été lu",
+	"dispatched": "transmis sans être affiché", "processed": "traité par un logiciel",
+}
+
+func deliveryDetail(j store.Job) string {
+	if l, ok := dispositionLabels[strings.ToLower(strings.TrimSpace(j.DeliveryDetail))]; ok && j.Delivery == "read" {
+		return l
+	}
+	return j.DeliveryDetail
+}
+
 func deliveryLabel(j store.Job) string {
 	switch j.Delivery {
 	case "delivered":
@@ -233,11 +246,12 @@ type jobView struct {
 	StateLabel    string
 	StateClass    string
 	DeliveryLabel string
+	DeliveryNote  string // the DSN's status or the read receipt's disposition, in words
 	Age           string
 }
 
 func (srv *Server) view(j store.Job) jobView {
-	v := jobView{Job: j, StateLabel: stateLabel(j.State), StateClass: stateClass(j.State), DeliveryLabel: deliveryLabel(j)}
+	v := jobView{Job: j, StateLabel: stateLabel(j.State), StateClass: stateClass(j.State), DeliveryLabel: deliveryLabel(j), DeliveryNote: deliveryDetail(j)}
 	if len(j.Reading) > 0 {
 		json.Unmarshal(j.Reading, &v.Reading)
 	}

@@ -600,3 +600,27 @@ func TestCheckListen(t *testing.T) {
 		}
 	}
 }
+
+func TestLoopbackHostOnly(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.srv.loopbackOnly = true
+	for host, want := range map[string]int{"127.0.0.1:8025": 303, "localhost:8025": 303, "[::1]:8025": 303, "evil.example:8025": http.StatusMisdirectedRequest} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Host = host
+		w := httptest.NewRecorder()
+		h.srv.Handler().ServeHTTP(w, req)
+		if w.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, w.Code, want)
+		}
+	}
+}
+
+func TestSuggestionsFromReasons(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	reasons := []string{"« Dr Paul MERCIER » : plusieurs professionnels de ce nom : paul.mercier@medecin.mssante.fr (Lyon) ; claire.benoit@medecin.mssante.fr (Lyon)",
+		"Destinataire hors de l'espace de confiance MSSanté : dr.x@gmail.com"}
+	got := h.srv.suggestions(reasons, nil, []rcptView{{Address: "claire.benoit@medecin.mssante.fr"}})
+	if len(got) != 1 || got[0].Address != "paul.mercier@medecin.mssante.fr" || !got[0].Dematerialised || !strings.Contains(got[0].Name, "MERCIER") {
+		t.Fatalf("suggestions: %+v", got)
+	}
+}

@@ -70,11 +70,11 @@
     rb.textContent = role === "cc" ? "Cc" : "À";
     var who = document.createElement("span"); who.className = "who";
     var strong = document.createElement("strong"); strong.textContent = r.name || addr; who.appendChild(strong);
+    if (r.dematerialised) { var f = document.createElement("span"); f.className = "flag demat"; f.textContent = "Dématérialisation"; f.title = "Ce destinataire a demandé à ne plus recevoir de papier"; who.appendChild(document.createTextNode(" ")); who.appendChild(f); }
+    if (r.in_trust === false) { var o = document.createElement("span"); o.className = "flag out"; o.textContent = "hors espace de confiance"; who.appendChild(document.createTextNode(" ")); who.appendChild(o); }
     if (r.detail) { var d = document.createElement("div"); d.className = "detail"; d.textContent = r.detail; who.appendChild(d); }
     var a = document.createElement("div"); a.className = "addr"; a.textContent = addr; who.appendChild(a);
     li.appendChild(cb); li.appendChild(rb); li.appendChild(who);
-    if (r.dematerialised) { var f = document.createElement("span"); f.className = "flag demat"; f.textContent = "Dématérialisation"; f.title = "Ce destinataire a demandé à ne plus recevoir de papier"; li.appendChild(f); }
-    if (r.in_trust === false) { var o = document.createElement("span"); o.className = "flag out"; o.textContent = "hors espace de confiance"; li.appendChild(o); }
     var x = document.createElement("button"); x.type = "button"; x.setAttribute("data-remove", ""); x.title = "Retirer"; x.textContent = "✕";
     li.appendChild(x);
     list.insertBefore(li, empty);
@@ -89,16 +89,22 @@
     list.addEventListener("click", function (e) {
       var li = e.target.closest("li[data-address]");
       if (!li) return;
-      if (e.target.closest("[data-remove]")) { li.remove(); refreshEmpty(); if (q) q.focus(); }
+      if (e.target.closest("[data-remove]")) { li.remove(); refreshEmpty(); if (q) { showSuggestions(); q.focus(); } }
       if (e.target.closest("[data-role]")) setRole(li, li.querySelector("input").name === "cc" ? "to" : "cc");
     });
   }
 
   // The directory search: POSTed (a name never goes into a URL), debounced.
   var found = [], cur = -1, timer = null, seq = 0;
-  function renderResults(items, note) {
+  // Suggestions from the letter (the homonyms the reasons name), shown while nothing is typed.
+  var suggestions = results ? Array.prototype.slice.call(results.querySelectorAll("li[data-suggestion]")).map(function (li) {
+    return { address: li.getAttribute("data-address"), name: li.getAttribute("data-name"), detail: li.getAttribute("data-detail"),
+      dematerialised: li.getAttribute("data-demat") === "true", in_trust: true };
+  }) : [];
+  var suggestNote = "Proposés d'après le courrier : ↓ puis Entrée pour ajouter";
+  function renderResults(items, note, noPreselect) {
     results.textContent = "";
-    found = items || []; cur = found.length ? 0 : -1;
+    found = items || []; cur = found.length && !noPreselect ? 0 : -1;
     found.forEach(function (r, i) {
       var li = document.createElement("li");
       li.setAttribute("role", "option");
@@ -109,23 +115,31 @@
       li.addEventListener("mousedown", function (e) { e.preventDefault(); pick(i, e.shiftKey ? "cc" : "to"); });
       results.appendChild(li);
     });
-    if (note) { var n = document.createElement("li"); n.className = "note"; n.textContent = note; results.appendChild(n); }
+    if (note) {
+      var n = document.createElement("li"); n.className = "note"; n.textContent = note;
+      if (noPreselect) results.insertBefore(n, results.firstChild); else results.appendChild(n);
+    }
+  }
+  function showSuggestions() {
+    var left = suggestions.filter(function (r) { return !chips().some(function (li) { return li.getAttribute("data-address") === r.address; }); });
+    renderResults(left, left.length ? suggestNote : "", true);
   }
   function highlight(i) {
     var lis = results.querySelectorAll("li[role=option]");
     if (!lis.length) return;
-    cur = (i + lis.length) % lis.length;
+    cur = i < 0 && cur < 0 ? lis.length - 1 : (i + lis.length) % lis.length;
     lis.forEach(function (li, k) { li.setAttribute("aria-selected", k === cur ? "true" : "false"); });
     lis[cur].scrollIntoView({ block: "nearest" });
   }
   function pick(i, role) {
     if (i < 0 || i >= found.length) return;
     addRecipient(found[i], role);
-    q.value = ""; renderResults([]);
+    q.value = ""; showSuggestions();
     q.focus();
   }
   function search() {
     var text = q.value.trim();
+    if (!text) { showSuggestions(); return; }
     if (text.length < 2 || q.getAttribute("data-directory") !== "true") { renderResults([], text.indexOf("@") > 0 ? "Entrée : ajouter l'adresse " + text : ""); return; }
     var mine = ++seq;
     var data = new URLSearchParams(); data.set("q", text);
@@ -141,6 +155,7 @@
       .catch(function () { renderResults([], "L'annuaire ne répond pas : saisissez l'adresse."); });
   }
   if (q) {
+    showSuggestions();
     q.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 200); });
     q.addEventListener("keydown", function (e) {
       if (e.key === "ArrowDown") { e.preventDefault(); highlight(cur + 1); }
@@ -150,9 +165,9 @@
         var role = e.shiftKey ? "cc" : "to";
         if (cur >= 0 && found.length) { pick(cur, role); return; }
         var text = q.value.trim();
-        if (text.indexOf("@") > 0 && text.indexOf(" ") < 0) { addRecipient({ address: text }, role); q.value = ""; renderResults([]); }
+        if (text.indexOf("@") > 0 && text.indexOf(" ") < 0) { addRecipient({ address: text }, role); q.value = ""; showSuggestions(); }
       } else if (e.key === "Escape") {
-        if (q.value) { q.value = ""; renderResults([]); } else { q.blur(); }
+        if (q.value) { q.value = ""; showSuggestions(); } else { q.blur(); }
         e.preventDefault();
       } else if (e.key === "Backspace" && !q.value) {
         var c = chips(); if (c.length) { c[c.length - 1].remove(); refreshEmpty(); }
@@ -194,7 +209,10 @@
       ul.appendChild(item);
     });
     if (!n) { var w = document.createElement("li"); w.textContent = "aucun destinataire : ajoutez-en un d'abord"; ul.appendChild(w); }
-    document.getElementById("confirm-send").disabled = n === 0;
+    var warn = document.getElementById("confirm-warn");
+    var badINS = ins && ins.value.trim() && insKeyOK(ins.value.trim()) !== true;
+    warn.textContent = badINS ? "L'INS saisi n'est pas valide : corrigez-le ou videz le champ avant d'envoyer." : "";
+    document.getElementById("confirm-send").disabled = n === 0 || badINS;
     var fam = form.querySelector("[name=family_name]").value, giv = form.querySelector("[name=given_names]").value;
     document.getElementById("confirm-patient").textContent = fam || giv ? "Patient : " + fam + " " + giv : "";
     openDialog(confirmDlg);
@@ -208,7 +226,7 @@
 
   // Shortcuts.
   document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
     var a = document.activeElement;
     if (e.key === "Escape" && typing(a) && !a.closest("dialog")) { a.blur(); return; }
     if (typing(a) || document.querySelector("dialog[open]")) return;
