@@ -86,21 +86,21 @@ type Options struct {
 
 // Server is the desk. Its handler is safe for concurrent use.
 type Server struct {
-	cfg      *config.Config
-	b        Bridge
-	users    *account.File
-	dir      Directory
-	log      *slog.Logger
-	now      func() time.Time
-	tls      bool
+	cfg   *config.Config
+	b     Bridge
+	users *account.File
+	dir   Directory
+	log   *slog.Logger
+	now   func() time.Time
+	tls   bool
 	// loopbackOnly: served in plain HTTP on loopback, so requests must name a loopback host
 	// (a web page that rebinds its own DNS name to 127.0.0.1 cannot reach the desk).
 	loopbackOnly bool
 	sessions     *sessions
-	throttle loginThrottle
-	trust    *trust.Space
-	pages    map[string]*template.Template
-	metrics  *metrics
+	throttle     loginThrottle
+	trust        *trust.Space
+	pages        map[string]*template.Template
+	metrics      *metrics
 	// hashSlots bounds the password checks running at once (each takes 19 MiB).
 	hashSlots chan struct{}
 
