@@ -30,7 +30,7 @@ func ensureCUPS(t *testing.T) {
 			t.Skipf("%s is not installed: install cups cups-client cups-bsd cups-filters", tool)
 		}
 	}
-	if exec.Command("lpstat", "-r").Run() == nil {
+	if cupsRunning() {
 		return
 	}
 	cmd := exec.Command("cupsd", "-f")
@@ -50,13 +50,19 @@ func ensureCUPS(t *testing.T) {
 		f.Close()
 	})
 	deadline := time.Now().Add(15 * time.Second)
-	for exec.Command("lpstat", "-r").Run() != nil {
+	for !cupsRunning() {
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(log)
 			t.Fatalf("cupsd did not answer within 15 s:\n%s", out)
 		}
 		time.Sleep(pollEvery)
 	}
+}
+
+// cupsRunning asks the scheduler (lpstat -r exits 0 either way: its words tell).
+func cupsRunning() bool {
+	out, err := exec.Command("lpstat", "-r").Output()
+	return err == nil && strings.TrimSpace(string(out)) == "scheduler is running"
 }
 
 // printerCase is a bridge case whose configuration has a print listener on a free port.
