@@ -52,12 +52,14 @@ type ExtractorOptions struct {
 	MemoryLimit int64
 }
 
-// DefaultMemoryLimit: every letter of the corpus, the 300-page report and a 50 MB scan read
-// through PagesFrom stay within 52 MiB of PDFium memory (18 MiB of it is the instance's
-// initial heap); a bomb inflating to gigabytes stops here. Two workers each at the limit then
-// keep the process near 150 MB, the aim. A legitimate document that needs more (a
-// single page drawing tens of megabytes of vector data) is held for a person, not lost.
-const DefaultMemoryLimit = 64 << 20
+// DefaultMemoryLimit: an instance starts with 18 MiB; every letter of the corpus and a
+// 300-page report stay there, and a scan read through PagesFrom needs about its own size
+// past 14 MB (20 MB: 22 MiB, 30 MB: 32 MiB; a 20 MB message carries a 14 MB PDF at most).
+// A bomb inflating to gigabytes stops here. Measured in a child process with the compiled
+// module cached: one bomb peaks at about 100 MB of RSS, two at once (the bridge's two read
+// slots) at about 140 MB, under the 150 MB aim; with 48 MiB two bombs passed it.
+// A legitimate document that needs more is held for a person with the reason, not lost.
+const DefaultMemoryLimit = 40 << 20
 
 // minMemoryLimit is the smallest MemoryLimit taken (see NewExtractor).
 const minMemoryLimit = 32 << 20
@@ -214,13 +216,15 @@ func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size
 		}
 		return fmt.Errorf("pdf: no PDFium instance: %w", err)
 	}
-	// A refusal of the memory budget while this document is read means it needs too much.
-	// With two documents read at once, a refusal for the other one could be counted here
-	// too; both documents are then refused with that reason, which only words it wrongly.
+	// A refusal of the memory budget while this document is read, followed by a trap (PDFium
+	// aborts when malloc fails), means it needs too much. The count is the Extractor's, so a
+	// document read beside a bomb must not be blamed for it: a verdict of PDFium's own
+	// ("incorrect format", "incorrect page") is never a memory failure. Two documents
+	// trapping at the same moment, one of them for memory, would both be worded so.
 	refusedBefore := e.budget.refused.Load()
-	unreadable := func(format string, a ...any) error {
+	unreadable := func(cause error, format string, a ...any) error {
 		err := fmt.Errorf("%w: "+format, append([]any{ErrUnreadable}, a...)...)
-		if e.budget.refused.Load() > refusedBefore {
+		if e.budget.refused.Load() > refusedBefore && !pdfiumVerdict(cause) {
 			err = fmt.Errorf("%w (%w)", ErrOverMemory, err)
 		}
 		return err
@@ -270,9 +274,8 @@ func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size
 		}
 		// PDFium's own verdicts (format, file, security) leave it sound; anything else, such
 		// as a trap, may not.
-		discard = discard || !(errors.Is(err, pdfiumerrors.ErrFormat) || errors.Is(err, pdfiumerrors.ErrFile) ||
-			errors.Is(err, pdfiumerrors.ErrSecurity) || errors.Is(err, pdfiumerrors.ErrUnknown))
-		return unreadable("%v", err)
+		discard = discard || !pdfiumVerdict(err)
+		return unreadable(err, "%v", err)
 	}
 	defer func() {
 		if ctx.Err() == nil {
@@ -283,7 +286,7 @@ func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
 	if err != nil {
 		discard = true
-		return unreadable("page count: %v", err)
+		return unreadable(err, "page count: %v", err)
 	}
 	if count.PageCount > bigDocumentPages {
 		discard = true
@@ -299,7 +302,7 @@ func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size
 			}
 			// A trap inside PDFium may leave its heap in any state: do not reuse it.
 			discard = true
-			return unreadable("page %d: %v", i+1, err)
+			return unreadable(err, "page %d: %v", i+1, err)
 		}
 		inCallback = true
 		err = fn(p)
@@ -309,6 +312,18 @@ func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size
 		}
 	}
 	return nil
+}
+
+// pdfiumVerdict reports whether err is PDFium's own answer about the document (it then
+// stays sound), rather than a trap or a failure of the WebAssembly runtime.
+func pdfiumVerdict(err error) bool {
+	for _, v := range []error{pdfiumerrors.ErrFormat, pdfiumerrors.ErrFile, pdfiumerrors.ErrSecurity,
+		pdfiumerrors.ErrUnknown, pdfiumerrors.ErrPage, pdfiumerrors.ErrPassword} {
+		if errors.Is(err, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // readPage loads page i, reads its text and closes it again.
