@@ -240,13 +240,18 @@ func (srv *Server) jobPage(w http.ResponseWriter, r *http.Request, se *session) 
 		d.HasDoc = true
 		d.IsPDF = isPDF(p)
 	}
-	journalForward(srv.journalPath, func(e audit.Entry, _ []byte) bool {
+	// Newest first, back to the job's creation: a job's entries all come after it (a minute of
+	// margin for clocks), so an old journal is not read whole for a recent job.
+	since := j.CreatedAt.Add(-time.Minute)
+	journalBackwards(srv.journalPath, func(e audit.Entry) bool {
+		if e.Time.Before(since) {
+			return false
+		}
 		if e.Job == id {
 			d.Entries = append(d.Entries, newTraceEntry(e))
 		}
 		return true
 	})
-	slices.Reverse(d.Entries)
 	srv.render(w, r, se, http.StatusOK, "job", "Document "+id, "jobs", d)
 }
 

@@ -108,6 +108,7 @@ type Server struct {
 	journalPath string
 	journalMu   sync.Mutex
 	journal     *audit.Journal // the desk's own handle on the bridge's journal, opened on first use
+	verified    verifyCache
 }
 
 // New builds the desk.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mssbridge/mssbridge/audit"
@@ -49,14 +51,36 @@ func newTraceEntry(e audit.Entry) traceEntry {
 
 // verification is what audit.Verify said of the whole journal.
 type verification struct {
-	OK       bool   `json:"ok"`
-	Entries  int64  `json:"entries"`
-	LastSeq  int64  `json:"last_seq"`
-	LastHash string `json:"last_hash"`
-	Line     int    `json:"broken_line,omitempty"`
-	Seq      int64  `json:"broken_seq,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Error    string `json:"error,omitempty"`
+	OK       bool      `json:"ok"`
+	Entries  int64     `json:"entries"`
+	LastSeq  int64     `json:"last_seq"`
+	LastHash string    `json:"last_hash"`
+	Line     int       `json:"broken_line,omitempty"`
+	Seq      int64     `json:"broken_seq,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	At       time.Time `json:"-"` // when, for the page's cached result
+}
+
+// verifyCacheFor is how long the trace page reuses a verification of the whole journal: a
+// year of a busy site is a few hundred MB to hash. The export always verifies afresh.
+const verifyCacheFor = 5 * time.Minute
+
+type verifyCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	res verification
+}
+
+func (srv *Server) verifyCached() verification {
+	srv.verified.mu.Lock()
+	defer srv.verified.mu.Unlock()
+	if srv.verified.at.IsZero() || time.Since(srv.verified.at) > verifyCacheFor {
+		srv.verified.res, srv.verified.at = srv.verify(), time.Now()
+	}
+	v := srv.verified.res
+	v.At = srv.verified.at
+	return v
 }
 
 func (srv *Server) verify() verification {
@@ -95,21 +119,45 @@ func (srv *Server) tracePage(w http.ResponseWriter, r *http.Request, se *session
 			q = *x.traceSearch
 		}
 	})
-	d := traceData{Query: q, Labels: eventLabels, Verify: srv.verify(), Path: srv.journalPath}
+	d := traceData{Query: q, Labels: eventLabels, Verify: srv.verifyCached(), Path: srv.journalPath}
 	for e := range eventLabels {
 		d.Events = append(d.Events, e)
 	}
 	slices.Sort(d.Events)
-	entries, _, err := srv.traceMatches(r, q)
+	if q == (traceQuery{}) {
+		// No filter: the newest entries, read from the end; the whole journal is not read.
+		err := journalBackwards(srv.journalPath, func(e audit.Entry) bool {
+			d.Entries = append(d.Entries, newTraceEntry(e))
+			return len(d.Entries) < traceLimit
+		})
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			srv.serverError(w, r, se, "lecture du journal", err)
+			return
+		}
+		d.Matching = max(int(d.Verify.Entries), len(d.Entries))
+		d.More = d.Matching > len(d.Entries)
+		srv.render(w, r, se, http.StatusOK, "trace", "Journal d'audit", "trace", d)
+		return
+	}
+	// The last traceLimit matches, kept in a ring while the journal is read.
+	ring := make([]audit.Entry, 0, traceLimit)
+	next := 0
+	err := srv.traceMatches(r, q, func(e audit.Entry, _ []byte) {
+		d.Matching++
+		if len(ring) < traceLimit {
+			ring = append(ring, e)
+			return
+		}
+		ring[next] = e
+		next = (next + 1) % traceLimit
+	})
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		srv.serverError(w, r, se, "lecture du journal", err)
 		return
 	}
-	d.Matching = len(entries)
+	entries := append(ring[next:len(ring):len(ring)], ring[:next]...)
 	slices.Reverse(entries)
-	if len(entries) > traceLimit {
-		entries, d.More = entries[:traceLimit], true
-	}
+	d.More = d.Matching > len(entries)
 	for _, e := range entries {
 		d.Entries = append(d.Entries, newTraceEntry(e))
 	}
@@ -138,7 +186,7 @@ func (srv *Server) traceSearch(w http.ResponseWriter, r *http.Request, se *sessi
 // box, input, actor, Message-ID, document hash or details; and since the journal holds no
 // patient data, words that name a patient (or an INS, a recipient, a title) are first looked
 // up in the job store and match the entries of those jobs.
-func (srv *Server) traceMatches(r *http.Request, q traceQuery) ([]audit.Entry, [][]byte, error) {
+func (srv *Server) traceMatches(r *http.Request, q traceQuery, fn func(e audit.Entry, raw []byte)) error {
 	words := strings.Fields(fold(q.Text))
 	var jobs map[string]bool
 	if len(words) > 0 {
@@ -160,9 +208,7 @@ func (srv *Server) traceMatches(r *http.Request, q traceQuery) ([]audit.Entry, [
 	if t, err := time.ParseInLocation("2006-01-02", q.To, time.Local); err == nil {
 		to = t.AddDate(0, 0, 1)
 	}
-	var out []audit.Entry
-	var raws [][]byte
-	err := journalForward(srv.journalPath, func(e audit.Entry, raw []byte) bool {
+	return journalForward(srv.journalPath, func(e audit.Entry, raw []byte) bool {
 		if q.Event != "" && e.Event != q.Event {
 			return true
 		}
@@ -181,11 +227,9 @@ func (srv *Server) traceMatches(r *http.Request, q traceQuery) ([]audit.Entry, [
 				}
 			}
 		}
-		out = append(out, e)
-		raws = append(raws, append([]byte(nil), raw...))
+		fn(e, raw)
 		return true
 	})
-	return out, raws, err
 }
 
 // traceExport downloads, for a dispute, the matching entries exactly as written (so that
@@ -209,40 +253,50 @@ func (srv *Server) traceExport(w http.ResponseWriter, r *http.Request, se *sessi
 		f.Close()
 		sum = hex.EncodeToString(h.Sum(nil))
 	}
-	_, raws, err := srv.traceMatches(r, q)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		srv.serverError(w, r, se, "lecture du journal", err)
-		return
-	}
 	now := srv.now()
-	entries := make([]json.RawMessage, len(raws))
-	for i, raw := range raws {
-		entries[i] = raw
-	}
-	doc := struct {
-		Format       string            `json:"format"`
-		ExportedAt   string            `json:"exported_at"`
-		ExportedBy   string            `json:"exported_by"`
-		Filter       traceQuery        `json:"filter"`
-		Journal      string            `json:"journal"`
-		JournalSHA   string            `json:"journal_sha256"`
-		Verification verification      `json:"verification"`
-		Note         string            `json:"note"`
-		Count        int               `json:"count"`
-		Entries      []json.RawMessage `json:"entries"`
+	head := struct {
+		Format       string       `json:"format"`
+		ExportedAt   string       `json:"exported_at"`
+		ExportedBy   string       `json:"exported_by"`
+		Filter       traceQuery   `json:"filter"`
+		Journal      string       `json:"journal"`
+		JournalSHA   string       `json:"journal_sha256"`
+		Verification verification `json:"verification"`
+		Note         string       `json:"note"`
 	}{
 		Format: "mssbridge-audit-export/1", ExportedAt: now.UTC().Format(time.RFC3339), ExportedBy: "desk:" + se.login,
-		Filter: q, Journal: srv.journalPath, JournalSHA: sum, Verification: ver, Count: len(entries), Entries: entries,
+		Filter: q, Journal: srv.journalPath, JournalSHA: sum, Verification: ver,
 		Note: "Entrées copiées telles qu'écrites dans le journal chaîné. Chaque « hash » est le SHA-256 de l'encodage " +
 			"canonique de l'entrée (voir la documentation du paquet audit) et « prev » celui de l'entrée précédente ; " +
 			"« verification » est le résultat de audit.Verify sur le journal entier au moment de l'export.",
 	}
-	data, err := json.MarshalIndent(doc, "", "  ")
+	headJSON, err := json.MarshalIndent(head, "", "  ")
 	if err != nil {
 		srv.serverError(w, r, se, "export du journal", err)
 		return
 	}
-	detail := map[string]string{"entries": fmt.Sprint(len(entries)), "verified": fmt.Sprint(ver.OK)}
+	name := "mssbridge-journal-" + now.Local().Format("20060102-150405") + ".json"
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	// The entries are streamed: an export of a whole year is never held in memory.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(headJSON[:len(headJSON)-2]) // without the closing "\n}"
+	bw.WriteString(",\n  \"entries\": [")
+	n := 0
+	err = srv.traceMatches(r, q, func(_ audit.Entry, raw []byte) {
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(raw)
+		n++
+	})
+	fmt.Fprintf(bw, "\n  ],\n  \"count\": %d\n}\n", n)
+	bw.Flush()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		srv.log.Error("desk: journal export cut short", "err", err)
+	}
+	detail := map[string]string{"entries": fmt.Sprint(n), "verified": fmt.Sprint(ver.OK)}
 	if q.Event != "" {
 		detail["event"] = q.Event
 	}
@@ -256,8 +310,4 @@ func (srv *Server) traceExport(w http.ResponseWriter, r *http.Request, se *sessi
 	}
 	srv.record(r.Context(), audit.Entry{Event: "desk_export", Actor: "desk:" + se.login, Detail: detail})
 	srv.metrics.actions.WithLabelValues("export").Inc()
-	name := "mssbridge-journal-" + now.Local().Format("20060102-150405") + ".json"
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Write(append(data, '\n'))
 }
