@@ -467,3 +467,22 @@ func TestSubmitPrintedKeepsJobNameAndUser(t *testing.T) {
 		t.Errorf("job %+v", jobs[0])
 	}
 }
+
+func TestPrintedPostScriptIsHeldWithTheListenersNote(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	note := "Document PostScript reçu de l'imprimante : Ghostscript n'est pas installé sur ce poste pour le convertir en PDF"
+	if _, err := h.b.SubmitPrinted(context.Background(), "depot", "impression.ps", []byte("%!PS-Adobe-3.0\nshowpage\n"), PrintInfo{JobName: "CR", User: "sec", Note: note}); err != nil {
+		t.Fatal(err)
+	}
+	jobs := h.waitState(store.StateHeld, 1)
+	if jobs[0].LastError != note {
+		t.Errorf("reason %q", jobs[0].LastError)
+	}
+	if _, err := h.b.SubmitPrinted(context.Background(), "depot", "impression.bin", []byte("\x1bE PCL"), PrintInfo{Note: "Impression reçue dans un format qui n'est ni PDF ni PostScript (PCL)"}); err != nil {
+		t.Fatal(err)
+	}
+	if f := h.waitState(store.StateFailed, 1); !strings.Contains(f[0].LastError, "ni PDF ni PostScript") {
+		t.Errorf("reason %q", f[0].LastError)
+	}
+}

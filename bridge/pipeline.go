@@ -177,8 +177,16 @@ func (b *Bridge) dispatch(ctx, workCtx context.Context, wg *sync.WaitGroup, stat
 func (b *Bridge) readAndRoute(ctx context.Context, j store.Job) {
 	if ext := strings.ToLower(filepath.Ext(j.SourceName)); ext != ".pdf" {
 		reason := "Ce fichier n'est pas un PDF : seuls les documents PDF sont envoyés"
-		if ext == ".json" {
+		switch {
+		case ext == ".json":
 			reason = "Fichier de métadonnées (.json) déposé sans le PDF du même nom"
+		case ext == ".ps":
+			// A PostScript print that could not be converted is a document: a human can
+			// convert and release it, so it waits rather than fails.
+			b.hold(ctx, j, []string{firstNonEmpty(j.LastError, "Document PostScript reçu de l'imprimante, non converti en PDF")})
+			return
+		case j.LastError != "":
+			reason = j.LastError // the print listener's own explanation
 		}
 		b.fail(ctx, j, reason, "")
 		return

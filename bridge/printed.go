@@ -17,6 +17,9 @@ import (
 type PrintInfo struct {
 	JobName string
 	User    string
+	// Note says in French why the print is not a PDF (PostScript without Ghostscript, PCL…);
+	// it becomes the job's held or failed reason.
+	Note string
 }
 
 // SubmitPrinted takes a document received by the print listener into the job store, as if it
@@ -39,6 +42,7 @@ func (b *Bridge) SubmitPrinted(ctx context.Context, inputID, name string, data [
 		ID: id, Input: in.ID, Box: in.Box, SourceName: filepath.Base(name), State: store.StateClaiming,
 		MessageID: store.NewMessageID(id, trust.Domain(box.Address)), CreatedAt: now,
 		PrintJob: info.JobName, PrintUser: info.User, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)),
+		LastError: info.Note,
 	}
 	if err := b.store.Create(ctx, j); err != nil {
 		return "", fmt.Errorf("print job %s: %w", id, err)

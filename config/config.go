@@ -105,6 +105,17 @@ type Input struct {
 type Printer struct {
 	Listen string `yaml:"listen"`
 	Input  string `yaml:"input"`
+	// Extensions: limits per print job, and more printers (each its own port and input).
+	MaxSize     ByteSize        `yaml:"max_size"`
+	IdleTimeout time.Duration   `yaml:"idle_timeout"`
+	JobTimeout  time.Duration   `yaml:"job_timeout"`
+	More        []PrinterListen `yaml:"more"`
+}
+
+// PrinterListen is one more print listener.
+type PrinterListen struct {
+	Listen string `yaml:"listen"`
+	Input  string `yaml:"input"`
 }
 
 // Routing holds the rules, first match wins.
@@ -536,6 +547,20 @@ func (v *validator) validate(c *Config) {
 		}
 		if !inputIDs[c.Printer.Input] {
 			v.addf("printer.input", "printer.input: unknown input %q", c.Printer.Input)
+		}
+		seen := map[string]bool{c.Printer.Listen: true}
+		for i, m := range c.Printer.More {
+			key := fmt.Sprintf("printer.more.%d", i)
+			if _, _, err := net.SplitHostPort(m.Listen); err != nil {
+				v.addf(key+".listen", "printer.more: listen %q: %v", m.Listen, err)
+			}
+			if seen[m.Listen] {
+				v.addf(key+".listen", "printer.more: %s is used by two printers", m.Listen)
+			}
+			seen[m.Listen] = true
+			if !inputIDs[m.Input] {
+				v.addf(key+".input", "printer.more: unknown input %q", m.Input)
+			}
 		}
 	}
 

@@ -68,9 +68,11 @@ func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onE
 		return err
 	}
 	defer b.Close()
-	if err := startPrinter(ctx, cfg, b, logger); err != nil {
+	waitPrinter, err := startPrinter(ctx, cfg, b, logger)
+	if err != nil {
 		return err
 	}
+	defer waitPrinter() // runs before b.Close: a print being stored finishes first
 	if err := startWeb(ctx, cfg, b, logger); err != nil {
 		return err
 	}
@@ -87,7 +89,7 @@ func logWriter(cfg *config.Config, stderr io.Writer) (io.Writer, func(), error) 
 	if err := safefile.MkdirAll(filepath.Dir(cfg.Log.File)); err != nil {
 		return nil, nil, err
 	}
-	f, err := os.OpenFile(cfg.Log.File, os.O_CREATE|os.O_WRONLY|os.O_APPEND, safefile.FileMode)
+	f, err := service.OpenLogFile(cfg.Log.File, 0, 0) // rotated by size
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log file: %w", err)
 	}
@@ -334,7 +336,11 @@ func cmdStatus(ctx context.Context, e env, args []string) error {
 			fmt.Fprintln(e.stdout, "\nlast errors:")
 		}
 		shown++
-		fmt.Fprintf(e.stdout, "  %s %s [%s/%s] tries=%d: %s\n", j.ID, j.State, j.Box, j.Input, j.Tries, j.LastError)
+		printed := ""
+		if j.PrintJob != "" || j.PrintUser != "" {
+			printed = fmt.Sprintf(" (impression « %s » de %s)", j.PrintJob, j.PrintUser)
+		}
+		fmt.Fprintf(e.stdout, "  %s %s [%s/%s]%s tries=%d: %s\n", j.ID, j.State, j.Box, j.Input, printed, j.Tries, j.LastError)
 	}
 	noDSN, _ := b.Store().List(ctx, store.Filter{States: []store.State{store.StateSent}, Limit: 50})
 	boxes := map[string]bool{}

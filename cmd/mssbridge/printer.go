@@ -19,24 +19,36 @@ func printerListeners(cfg *config.Config) []printer.Listener {
 	if cfg == nil || cfg.Printer == nil || cfg.Printer.Listen == "" {
 		return nil
 	}
-	return []printer.Listener{{Addr: cfg.Printer.Listen, Input: cfg.Printer.Input}}
+	ls := []printer.Listener{{Addr: cfg.Printer.Listen, Input: cfg.Printer.Input}}
+	for _, more := range cfg.Printer.More {
+		ls = append(ls, printer.Listener{Addr: more.Listen, Input: more.Input})
+	}
+	return ls
 }
 
-// startPrinter starts the raw print listener when the configuration has one. It returns at once;
-// the listener stops with ctx.
-func startPrinter(ctx context.Context, cfg *config.Config, b *bridge.Bridge, log *slog.Logger) error {
+// startPrinter starts the raw print listeners the configuration has. It returns at once with a
+// function that waits for them to stop (they stop with ctx): the store must outlive a job
+// being stored at shutdown.
+func startPrinter(ctx context.Context, cfg *config.Config, b *bridge.Bridge, log *slog.Logger) (func(), error) {
 	ls := printerListeners(cfg)
 	if len(ls) == 0 {
-		return nil
+		return func() {}, nil
 	}
-	_, err := printer.Start(ctx, printer.Options{
-		Listeners: ls,
-		Logger:    log,
+	p := cfg.Printer
+	srv, err := printer.Start(ctx, printer.Options{
+		Listeners:   ls,
+		Logger:      log,
+		MaxSize:     int64(p.MaxSize),
+		IdleTimeout: p.IdleTimeout,
+		JobTimeout:  p.JobTimeout,
 		Submit: func(ctx context.Context, j printer.Job) (string, error) {
-			return b.SubmitPrinted(ctx, j.Input, j.Name, j.Data, bridge.PrintInfo{JobName: j.JobName, User: j.User})
+			return b.SubmitPrinted(ctx, j.Input, j.Name, j.Data, bridge.PrintInfo{JobName: j.JobName, User: j.User, Note: j.Note})
 		},
 	})
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return srv.Wait, nil
 }
 
 const printerUsage = `usage: mssbridge printer install [--name NAME] [-c FILE | --address HOST:PORT] [--dry-run]
