@@ -75,6 +75,10 @@ type Bridge struct {
 	wake     chan struct{}
 	mu       sync.Mutex
 	inflight map[string]bool
+
+	// openedAt: what Recover finishes is what a previous process left; a job this process
+	// (the print listener, say) is working on since is not its business.
+	openedAt time.Time
 }
 
 type dirs struct{ spool, held, failed, sent, rejected string }
@@ -99,6 +103,7 @@ func Open(ctx context.Context, o Options) (*Bridge, error) {
 		parseXDM: o.ParseXDM,
 		now:      o.Now,
 		wake:     make(chan struct{}, 1),
+		openedAt: o.Now(),
 		inflight: map[string]bool{},
 		dirs: dirs{
 			spool:    filepath.Join(cfg.DataDir, "spool"),
@@ -363,6 +368,9 @@ func (b *Bridge) Recover(ctx context.Context) error {
 		return err
 	}
 	for _, j := range claiming {
+		if !j.UpdatedAt.Before(b.openedAt) {
+			continue
+		}
 		in, ok := b.cfg.Input(j.Input)
 		srcDir := b.dirs.spool
 		if ok {
@@ -377,6 +385,9 @@ func (b *Bridge) Recover(ctx context.Context) error {
 		return err
 	}
 	for _, j := range sending {
+		if !j.UpdatedAt.Before(b.openedAt) {
+			continue
+		}
 		// It may have reached the server: sending it again, with the same Message-ID, is the
 		// price of never losing it.
 		if _, err := b.store.Update(ctx, j.ID, func(x *store.Job) error {
