@@ -39,8 +39,7 @@ func (srv *Server) showLogin(w http.ResponseWriter, r *http.Request, status int,
 		tok = randomToken()
 	}
 	srv.setCookie(w, srv.loginCookieName(), tok, loginCookieAge)
-	users, err := srv.users.Users()
-	d := loginData{Token: tok, Login: login, Error: msg, NoUsers: err == nil && len(users) == 0}
+	d := loginData{Token: tok, Login: login, Error: msg, NoUsers: !srv.hasUsers()}
 	srv.render(w, r, nil, status, "login", "Connexion", "", d)
 }
 
@@ -64,7 +63,7 @@ func (srv *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		srv.showLogin(w, r, http.StatusTooManyRequests, login, "Trop d'essais pour cet identifiant : attendez cinq minutes.")
 		return
 	}
-	u, found, err := srv.users.Lookup(login)
+	u, found, err := srv.lookupUser(login)
 	if err != nil {
 		srv.log.Error("read desk accounts", "err", err)
 		srv.showLogin(w, r, http.StatusInternalServerError, login, "Les comptes ne peuvent pas être lus : prévenez le service informatique.")

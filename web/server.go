@@ -72,12 +72,15 @@ const (
 
 // Options are what New needs.
 type Options struct {
-	Config    *config.Config
-	Bridge    Bridge
-	Users     *account.File // the accounts; data_dir/web-users.json when nil
-	Directory Directory     // nil when no directory.file is configured
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Config *config.Config
+	Bridge Bridge
+	Users  *account.File // the accounts; data_dir/web-users.json when nil
+	// FixedUsers are accounts from the configuration (web.users, once it exists): read-only,
+	// they win over the file for the same login.
+	FixedUsers []account.User
+	Directory  Directory // nil when no directory.file is configured
+	Logger     *slog.Logger
+	Now        func() time.Time
 	// TLS marks the cookies Secure and sends HSTS; Serve sets it when given a certificate.
 	TLS         bool
 	SessionIdle time.Duration
@@ -89,6 +92,7 @@ type Server struct {
 	cfg   *config.Config
 	b     Bridge
 	users *account.File
+	fixed []account.User
 	dir   Directory
 	log   *slog.Logger
 	now   func() time.Time
@@ -136,7 +140,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: trust space: %w", err)
 	}
 	srv := &Server{
-		cfg: o.Config, b: o.Bridge, users: o.Users, dir: o.Directory, log: o.Logger, now: o.Now, tls: o.TLS,
+		cfg: o.Config, b: o.Bridge, users: o.Users, fixed: o.FixedUsers, dir: o.Directory, log: o.Logger, now: o.Now, tls: o.TLS,
 		sessions:    newSessions(o.SessionIdle, o.SessionMax, o.Now),
 		trust:       sp,
 		hashSlots:   make(chan struct{}, 2),
@@ -160,6 +164,26 @@ func (srv *Server) Close() error {
 		return err
 	}
 	return nil
+}
+
+// lookupUser finds an account in the configuration, then in the accounts file.
+func (srv *Server) lookupUser(login string) (account.User, bool, error) {
+	login = account.NormalizeLogin(login)
+	for _, u := range srv.fixed {
+		if account.NormalizeLogin(u.Login) == login {
+			return u, true, nil
+		}
+	}
+	return srv.users.Lookup(login)
+}
+
+// hasUsers says whether anyone can log in at all.
+func (srv *Server) hasUsers() bool {
+	if len(srv.fixed) > 0 {
+		return true
+	}
+	users, err := srv.users.Users()
+	return err != nil || len(users) > 0
 }
 
 // record appends a desk event to the audit journal. The journal supports several writers

@@ -171,7 +171,7 @@ func (srv *Server) session(r *http.Request) *session {
 		return nil
 	}
 	// An account removed (or whose file can no longer be read) ends its sessions.
-	if _, ok, err := srv.users.Lookup(se.login); err != nil || !ok {
+	if _, ok, err := srv.lookupUser(se.login); err != nil || !ok {
 		srv.sessions.dropLogin(se.login)
 		return nil
 	}

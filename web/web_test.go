@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mssbridge/mssbridge/store"
+	"github.com/mssbridge/mssbridge/web/account"
 )
 
 func TestLoginRequired(t *testing.T) {
@@ -622,5 +623,20 @@ func TestSuggestionsFromReasons(t *testing.T) {
 	got := h.srv.suggestions(reasons, nil, []rcptView{{Address: "claire.benoit@medecin.mssante.fr"}})
 	if len(got) != 1 || got[0].Address != "paul.mercier@medecin.mssante.fr" || !got[0].Dematerialised || !strings.Contains(got[0].Name, "MERCIER") {
 		t.Fatalf("suggestions: %+v", got)
+	}
+}
+
+func TestFixedUsersFromConfiguration(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	hash, _ := account.Hash("mot de passe de la configuration")
+	h.srv.fixed = []account.User{{Login: "Cadre.Sante", Hash: hash}}
+	c := h.client()
+	tok := loginTokRE.FindStringSubmatch(c.get("/connexion").body)[1]
+	r := c.post("/connexion", url.Values{"csrf": {tok}, "login": {"cadre.sante"}, "password": {"mot de passe de la configuration"}}, false)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+		t.Fatalf("login with a configured account: %d", r.StatusCode)
+	}
+	if r := c.get("/"); r.StatusCode != 200 {
+		t.Fatalf("session of a configured account: %d", r.StatusCode)
 	}
 }

@@ -232,7 +232,13 @@
     if (typing(a) || document.querySelector("dialog[open]")) return;
     var k = e.key;
     if (k === "?") { openDialog(document.getElementById("help")); e.preventDefault(); return; }
-    if (/^[1-5]$/.test(k)) { var n = document.querySelector("nav a[data-go='" + k + "']"); if (n) { go(n.getAttribute("href")); } return; }
+    // Digits by their key position (Digit1…), so that they work without Shift on AZERTY too.
+    var digit = /^(Digit|Numpad)([1-5])$/.exec(e.code || "");
+    if (digit || /^[1-5]$/.test(k)) {
+      var n = document.querySelector("nav a[data-go='" + (digit ? digit[2] : k) + "']");
+      if (n) { go(n.getAttribute("href")); }
+      return;
+    }
     if (k === "/") {
       var s = q || document.querySelector("[data-search]");
       if (s) { e.preventDefault(); s.focus(); s.select && s.select(); }
