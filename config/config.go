@@ -181,6 +181,19 @@ type Import struct {
 // Web is the review desk's listener.
 type Web struct {
 	Listen string `yaml:"listen"`
+	// Extensions: HTTPS (required to listen beyond loopback), session lifetimes, and accounts
+	// fixed by the configuration (argon2id or bcrypt hashes) beside those of `mssbridge user`.
+	TLSCertFile string        `yaml:"tls_cert_file"`
+	TLSKeyFile  string        `yaml:"tls_key_file"`
+	SessionIdle time.Duration `yaml:"session_idle"`
+	SessionMax  time.Duration `yaml:"session_max"`
+	Users       []WebUser     `yaml:"users"`
+}
+
+// WebUser is a desk account given in the configuration.
+type WebUser struct {
+	Login string `yaml:"login"`
+	Hash  string `yaml:"hash"`
 }
 
 // Watch tunes the folder watcher (extension).
@@ -628,8 +641,23 @@ func (v *validator) validate(c *Config) {
 		c.Import.MaxAttachment = 30e6
 	}
 	if c.Web.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
+		host, _, err := net.SplitHostPort(c.Web.Listen)
+		if err != nil {
 			v.addf("web.listen", "web.listen %q: %v", c.Web.Listen, err)
+		}
+		c.Web.TLSCertFile, c.Web.TLSKeyFile = v.resolve(c.Web.TLSCertFile), v.resolve(c.Web.TLSKeyFile)
+		if (c.Web.TLSCertFile == "") != (c.Web.TLSKeyFile == "") {
+			v.addf("web", "web: tls_cert_file and tls_key_file go together")
+		}
+		v.file("web.tls_cert_file", c.Web.TLSCertFile, "web.tls_cert_file")
+		v.file("web.tls_key_file", c.Web.TLSKeyFile, "web.tls_key_file")
+		if err == nil && c.Web.TLSCertFile == "" && !IsLoopback(host) {
+			v.addf("web.listen", "web.listen %s is not a loopback address: the review desk shows health data, set web.tls_cert_file and web.tls_key_file to serve it over HTTPS", c.Web.Listen)
+		}
+	}
+	for i, u := range c.Web.Users {
+		if u.Login == "" || !(strings.HasPrefix(u.Hash, "$argon2id$") || strings.HasPrefix(u.Hash, "$2a$") || strings.HasPrefix(u.Hash, "$2b$") || strings.HasPrefix(u.Hash, "$2y$")) {
+			v.addf(fmt.Sprintf("web.users.%d", i), "web.users: each account needs a login and an argon2id or bcrypt hash (mssbridge user add prints one)")
 		}
 	}
 

@@ -95,3 +95,13 @@ func TestParseByteSize(t *testing.T) {
 		t.Error("want error for 'lots'")
 	}
 }
+
+func TestWebListenBeyondLoopbackNeedsTLS(t *testing.T) {
+	_, err := Parse("m.yaml", []byte(good+"web:\n  listen: 0.0.0.0:8025\n"), goodFiles)
+	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := Parse("m.yaml", []byte(good+"web:\n  listen: 127.0.0.1:8025\n"), goodFiles); err != nil {
+		t.Fatal(err)
+	}
+}

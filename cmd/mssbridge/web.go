@@ -22,6 +22,9 @@ import (
 // configuration has keys for them: data_dir/web/tls.crt and data_dir/web/tls.key. With both
 // present the desk serves HTTPS and may listen on a non-loopback address.
 func webTLSFiles(cfg *config.Config) (cert, key string) {
+	if cfg.Web.TLSCertFile != "" {
+		return cfg.Web.TLSCertFile, cfg.Web.TLSKeyFile
+	}
 	cert, key = filepath.Join(cfg.DataDir, "web", "tls.crt"), filepath.Join(cfg.DataDir, "web", "tls.key")
 	_, errC := os.Stat(cert)
 	_, errK := os.Stat(key)
@@ -53,7 +56,12 @@ func startWeb(ctx context.Context, cfg *config.Config, b *bridge.Bridge, log *sl
 			context.AfterFunc(ctx, func() { ix.Close() })
 		}
 	}
-	srv, err := web.New(web.Options{Config: cfg, Bridge: b, Directory: dir, Logger: dlog})
+	var fixed []account.User
+	for _, u := range cfg.Web.Users {
+		fixed = append(fixed, account.User{Login: u.Login, Hash: u.Hash})
+	}
+	srv, err := web.New(web.Options{Config: cfg, Bridge: b, Directory: dir, Logger: dlog, FixedUsers: fixed,
+		SessionIdle: cfg.Web.SessionIdle, SessionMax: cfg.Web.SessionMax})
 	if err != nil {
 		return err
 	}
