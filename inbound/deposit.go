@@ -4,9 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -64,14 +68,23 @@ type Sidecar struct {
 // the attachment's rank, so depositing the same message again after a crash rewrites the same
 // files instead of adding copies. The sidecar is written last: when it is there, its document
 // is whole.
+//
+// The folder must exist (Run makes it once at start): a folder that went away is not made
+// again here, the message stays on the server until it is back.
 func deposit(dir, recID string, at time.Time, box string, p *Parsed, docs []Attachment, meta *PackageMeta) ([]string, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = syscall.ENOTDIR
+		}
+		return nil, &depositError{recID: recID, what: "import folder", err: err}
+	}
 	var written []string
 	for i, a := range docs {
 		base := depositBase(recID, at, i+1, a.Filename, a.ContentType)
 		docName := base + extFor(a.Filename, a.ContentType)
 		sum := sha256.Sum256(a.Data)
 		if err := safefile.WriteFile(filepath.Join(dir, docName), a.Data); err != nil {
-			return written, fmt.Errorf("deposit %s: %w", recID, err)
+			return written, &depositError{recID: recID, what: fmt.Sprintf("document %d", i+1), err: err}
 		}
 		written = append(written, docName)
 		sc := Sidecar{
@@ -92,12 +105,36 @@ func deposit(dir, recID string, at time.Time, box string, p *Parsed, docs []Atta
 		}
 		data, _ := json.MarshalIndent(sc, "", "  ")
 		if err := safefile.WriteFile(filepath.Join(dir, base+".json"), append(data, '\n')); err != nil {
-			return written, fmt.Errorf("deposit %s sidecar: %w", recID, err)
+			return written, &depositError{recID: recID, what: fmt.Sprintf("sidecar %d", i+1), err: err}
 		}
 		written = append(written, base+".json")
 	}
 	return written, nil
 }
+
+// depositError is a failed write into the import folder. Its message names the received
+// message and the document's rank, never a file: deposited names carry the sender's file
+// name, which often carries the patient's, and the inbox logs this error at warning level.
+// The whole error (with the path) stays reachable through Unwrap.
+type depositError struct {
+	recID, what string
+	err         error
+}
+
+func (e *depositError) Error() string {
+	cause := "write failed"
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(e.err, &pe):
+		cause = pe.Op + ": " + pe.Err.Error()
+	case errors.As(e.err, &le):
+		cause = le.Op + ": " + le.Err.Error()
+	}
+	return fmt.Sprintf("deposit %s: %s: %s", e.recID, e.what, cause)
+}
+
+func (e *depositError) Unwrap() error { return e.err }
 
 func depositBase(recID string, at time.Time, rank int, original, contentType string) string {
 	stem := strings.TrimSuffix(SafeName(original), filepath.Ext(SafeName(original)))

@@ -70,6 +70,12 @@ func Run(ctx context.Context, o Options) error {
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = 40 << 20
 	}
+	// The import folder is made here, once: a deposit never re-creates it (see deposit), so
+	// a share that is unmounted or a folder deleted while running keeps the mail on the
+	// server instead of filling a folder the clinical software does not read.
+	if err := safefile.MkdirAll(o.ImportDir); err != nil {
+		o.Logger.Warn("import folder cannot be created; received mail stays on the server", "box", o.Box, "err", err)
+	}
 	// Temporary files a crash left mid-deposit: never half a document in the import folder.
 	if n, err := safefile.CleanTemp(o.ImportDir); err == nil && n > 0 {
 		o.Logger.Info("removed temporary files left by an interrupted deposit", "box", o.Box, "files", n)
