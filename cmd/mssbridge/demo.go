@@ -58,6 +58,10 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 	say("Un correspondant (%s) écrit aussi à la boîte : sa lettre arrive dans %s,", demo.Correspondent, setup.ImportDir)
 	say("avec un fichier .json qui la décrit (expéditeur, Message-ID, objet).")
 	say("")
+	if login, pw, err := setup.DeskAccount(); err == nil {
+		say("Bureau de relecture : http://%s  (identifiant %s, mot de passe %s)", setup.DeskAddr, login, pw)
+		say("")
+	}
 	say("À essayer ensuite, dans un autre terminal :")
 	say("  cp %s %s", filepath.Join(setup.SamplesDir, setup.Samples[0]), setup.DropDir)
 	say("  go run ./cmd/mssbridge status -c %s", setup.ConfigPath)
