@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -297,6 +298,10 @@ func dial(ctx context.Context, ep Endpoint) (*smtp.Client, error) {
 	if err != nil {
 		return nil, classify("connect", "", err)
 	}
+	// Until the session is set up, a cancelled ctx closes the connection: go-smtp's calls take
+	// no context.
+	stopWatch := context.AfterFunc(ctx, func() { raw.Close() })
+	defer stopWatch()
 	tlsCfg := ep.TLS
 	if tlsCfg == nil {
 		tlsCfg = &tls.Config{ServerName: ep.Host, MinVersion: tls.VersionTLS12}
@@ -316,14 +321,20 @@ func dial(ctx context.Context, ep Endpoint) (*smtp.Client, error) {
 	case Plain:
 		c = smtp.NewClient(raw)
 	default:
-		// go-smtp greets as "localhost" before STARTTLS; it cannot be changed there.
-		raw.SetDeadline(time.Now().Add(ep.Timeout))
-		c, err = smtp.NewClientStartTLS(raw, tlsCfg)
+		// go-smtp greets as "localhost" before STARTTLS; it cannot be changed there. Its
+		// greeting, EHLO and STARTTLS run with its own 5-minute command timeout, and each
+		// resets the connection's deadline: a server that accepted the connection and never
+		// spoke held a send for 5 minutes whatever sending.timeout said. The connection caps
+		// every deadline at ep.Timeout from now until the session is set up.
+		capped := &cappedConn{Conn: raw}
+		capped.limit.Store(time.Now().Add(ep.Timeout).UnixNano())
+		c, err = smtp.NewClientStartTLS(capped, tlsCfg)
 		if err != nil {
 			raw.Close()
-			return nil, classify("tls", "", err)
+			return nil, classify("tls", "", ctxErr(ctx, err))
 		}
-		raw.SetDeadline(time.Time{})
+		capped.limit.Store(0)
+		raw.SetDeadline(time.Time{}) // each command sets its own from here on
 	}
 	c.CommandTimeout = ep.Timeout
 	c.SubmissionTimeout = 2 * ep.Timeout
@@ -347,6 +358,23 @@ func dial(ctx context.Context, ep Endpoint) (*smtp.Client, error) {
 	}
 	return c, nil
 }
+
+// cappedConn is a connection whose deadlines never go past limit (UnixNano; 0: no cap).
+type cappedConn struct {
+	net.Conn
+	limit atomic.Int64
+}
+
+func (c *cappedConn) cap(t time.Time) time.Time {
+	if l := c.limit.Load(); l != 0 && (t.IsZero() || t.UnixNano() > l) {
+		return time.Unix(0, l)
+	}
+	return t
+}
+
+func (c *cappedConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.cap(t)) }
+func (c *cappedConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.cap(t)) }
+func (c *cappedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.cap(t)) }
 
 // Probe connects, reports what the server advertised, and quits.
 func Probe(ctx context.Context, ep Endpoint) (Capabilities, error) {
