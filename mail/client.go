@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -142,7 +143,32 @@ func (e *Error) reason() string {
 	if e.Reply != "" {
 		return e.Reply
 	}
+	if w := networkFrench(e.Err); w != "" {
+		// "read tcp 10.0.0.1:4242->10.0.0.2:587: i/o timeout" means nothing to a secretary;
+		// the words come first, the detail stays for the technician.
+		return w + " (" + e.Err.Error() + ")"
+	}
 	return e.Err.Error()
+}
+
+// networkFrench says in French what a network failure was, or "" when it is not one.
+func networkFrench(err error) string {
+	var ne net.Error
+	var dns *net.DNSError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &dns):
+		return "le nom du serveur de messagerie est introuvable"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "le serveur de messagerie ne répond pas (délai dépassé)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "le serveur de messagerie refuse la connexion"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, net.ErrClosed):
+		return "la connexion avec le serveur de messagerie a été coupée"
+	}
+	return ""
 }
 
 func isServerCertProblem(err error) bool {

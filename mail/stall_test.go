@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -97,3 +100,28 @@ func TestDialFollowsContext(t *testing.T) {
 		t.Errorf("a cancelled send took %s", took)
 	}
 }
+
+// Network failures are worded for a person, with the detail after.
+func TestNetworkFailuresInFrench(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}, "ne répond pas"},
+		{context.DeadlineExceeded, "ne répond pas"},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), "refuse la connexion"},
+		{io.EOF, "coupée"},
+		{&net.DNSError{Err: "no such host", Name: "smtp.example"}, "introuvable"},
+	} {
+		e := &Error{Class: Temporary, Stage: "connect", Err: tc.err}
+		if got := e.French(); !strings.Contains(got, tc.want) || !strings.HasPrefix(got, "Envoi différé") {
+			t.Errorf("%v: French() = %q, want it to say %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
