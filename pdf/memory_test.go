@@ -118,3 +118,13 @@ func TestBombDoesNotBlameItsNeighbour(t *testing.T) {
 		}
 	}
 }
+
+// The budget's other side: a page drawn glyph by glyph (15,000 text objects, a dense table
+// printed in 6 points) is read within the default budget. PDFium needs about 1 KB a text
+// object past its 18 MiB: near 20,000 objects on one page a document is held instead.
+func TestDensePageFitsTheDefaultBudget(t *testing.T) {
+	pages, err := testExtractor.Text(context.Background(), gen.DensePage(15_000))
+	if err != nil || len(pages) != 1 || len(pages[0].Lines) < 100 {
+		t.Fatalf("dense page: %v", err)
+	}
+}

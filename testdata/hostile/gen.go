@@ -238,6 +238,22 @@ func WriteBig(path string, size int64, p Patient) error {
 	return f.Close()
 }
 
+// DensePage is a one-page tagged letter whose page also draws n one-character text objects,
+// as converters that place every glyph on its own do.
+func DensePage(n int) []byte {
+	var c strings.Builder
+	c.WriteString(textContent(TaggedLines(Dupont, "Page dense")))
+	c.WriteString("BT /F1 6 Tf 20 60 Td\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&c, "%d %d Td (%c) Tj\n", 3-6*(i%100/99), -(i%100/99)*7, 'a'+rune(i%26))
+	}
+	c.WriteString("ET\n")
+	d := newDoc()
+	d.page(d.b.add(stream("", c.String())))
+	d.finish()
+	return d.b.bytes(d.catalog)
+}
+
 // FlateBomb is a small PDF whose page content stream is Flate-compressed twice
 // (/Filter [/FlateDecode /FlateDecode]) and inflates to inflated bytes of blanks: a few
 // kilobytes on disk for gigabytes once decoded. The tags are in a second, ordinary page, so a
