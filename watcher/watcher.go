@@ -41,11 +41,11 @@ const (
 	// write-behind; a printed letter is not urgent to the second.
 	DefaultQuiet = 2 * time.Second
 	// DefaultPDFQuiet: see Options.PDFQuiet.
-	DefaultPDFQuiet = 250 * time.Millisecond
+	DefaultPDFQuiet = 200 * time.Millisecond
 	// DefaultSidecarWait: software that drops a sidecar writes it just before or just after
-	// its PDF (the README asks for before); a quarter second after the PDF's last change
+	// its PDF (the README asks for before); a fifth of a second after the PDF's last change
 	// covers "just after" without delaying every PDF that has none.
-	DefaultSidecarWait = 250 * time.Millisecond
+	DefaultSidecarWait = 200 * time.Millisecond
 	// DefaultRescan: 10 s bounds the delay on network shares (no events) while a listing of a
 	// few hundred files every 10 s costs nothing measurable.
 	DefaultRescan = 10 * time.Second
@@ -85,12 +85,12 @@ type Options struct {
 	// MaxWait (default 10m), so that it can be failed with a reason and never sits there forever.
 	MaxWait time.Duration
 	// PDFQuiet: the shorter quiet window of a PDF whose last KiB already holds "%%EOF" when it
-	// is observed (default 250ms; never longer than Quiet; negative: no shortcut). PDF writers
-	// put the end marker last, so a complete-looking PDF that stays put for a quarter second is
+	// is observed (default 200ms; never longer than Quiet; negative: no shortcut). PDF writers
+	// put the end marker last, so a complete-looking PDF that stays put for a fifth of a second is
 	// done; this is what brings a printed letter out in well under a second.
 	PDFQuiet time.Duration
 	// SidecarWait: how long after a PDF's last change a NAME.json may still appear beside it
-	// and be claimed with it (default 250ms, at most Quiet). Write the sidecar first to be safe.
+	// and be claimed with it (default 200ms, at most Quiet). Write the sidecar first to be safe.
 	SidecarWait time.Duration
 	// DisableEvents turns off fsnotify: the folder is seen by rescans only, as on a network
 	// share. Meant for tests, and for folders where events are known to be wrong.
