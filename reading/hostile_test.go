@@ -75,3 +75,30 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// A document longer than MaxPages is read up to there and held with the reason: reading
+// keeps every page, and 3,000 pages took 420 MB and 20 s.
+func TestReadStopsAtThePageLimit(t *testing.T) {
+	defer func(n int) { maxPages = n }(maxPages)
+	maxPages = 5
+	path := filepath.Join(t.TempDir(), "long.pdf")
+	if err := os.WriteFile(path, gen.ManyPages(8, gen.Dupont), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := newTestReader().Read(context.Background(), path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Document de 8 pages : seules les 5 premières ont été lues"
+	if res.Decision != DecisionHold || len(res.Reasons) == 0 || !strings.HasPrefix(res.Reasons[0], want) {
+		t.Errorf("decision %s, reasons %q; want hold with %q", res.Decision, res.Reasons, want)
+	}
+	if res.Pages != 8 || strings.Count(res.Text, "\f") != 4 {
+		t.Errorf("pages %d, %d page texts", res.Pages, strings.Count(res.Text, "\f")+1)
+	}
+	// At the limit exactly, nothing is said.
+	maxPages = 8
+	if res, _ := newTestReader().Read(context.Background(), path, ""); res.Decision != DecisionSend {
+		t.Errorf("at the limit: %s %q", res.Decision, res.Reasons)
+	}
+}
