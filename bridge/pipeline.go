@@ -44,7 +44,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 		w, err := watcher.New(watcher.Options{
 			InputID: in.ID, Path: in.Path, Quiet: b.cfg.Watch.Quiet, Rescan: b.cfg.Watch.Rescan,
-			MaxWait: b.cfg.Watch.MaxWait, Logger: b.log,
+			MaxWait: b.cfg.Watch.MaxWait, PDFQuiet: b.cfg.Watch.PDFQuiet, SidecarWait: b.cfg.Watch.SidecarWait, Logger: b.log,
 		})
 		if err != nil {
 			return fmt.Errorf("watch input %s: %w", in.ID, err)

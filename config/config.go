@@ -201,6 +201,11 @@ type Watch struct {
 	Quiet   time.Duration `yaml:"quiet"`
 	Rescan  time.Duration `yaml:"rescan"`
 	MaxWait time.Duration `yaml:"max_wait"`
+	// PDFQuiet: the shorter window of a PDF already ending with %%EOF (default 200ms; a
+	// negative value turns the shortcut off). SidecarWait: how long after the PDF a NAME.json
+	// may still come (default 200ms).
+	PDFQuiet    time.Duration `yaml:"pdf_quiet"`
+	SidecarWait time.Duration `yaml:"sidecar_wait"`
 }
 
 // Sending tunes the SMTP side (extension).
