@@ -71,6 +71,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 			inbound.Run(ctx, o)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.watchCertificates(ctx)
+	}()
 	b.log.Info("bridge running", "inputs", len(b.cfg.Inputs), "boxes", len(b.cfg.Boxes))
 	b.loop(ctx)
 	wg.Wait()
@@ -529,4 +534,34 @@ func (b *Bridge) ruleNamed(name string) *config.Rule {
 		}
 	}
 	return nil
+}
+
+// watchCertificates warns in the log, at start and then daily, about a box's client
+// certificate that expires within 30 days: time enough to renew an IGC-Santé certificate.
+func (b *Bridge) watchCertificates(ctx context.Context) {
+	check := func() {
+		for _, box := range b.cfg.Boxes {
+			if box.SMTP.CertFile == "" {
+				continue
+			}
+			end, soon, err := mail.ExpiresWithin(box.SMTP.CertFile, mail.CertWarning)
+			switch {
+			case err != nil:
+				b.log.Warn("client certificate unreadable", "box", box.ID, "err", err)
+			case soon:
+				b.log.Warn("client certificate expires soon: renew it", "box", box.ID, "not_after", end.Format(time.RFC3339), "days_left", int(time.Until(end).Hours()/24))
+			}
+		}
+	}
+	check()
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
 }

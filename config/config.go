@@ -655,7 +655,7 @@ func (v *validator) validate(c *Config) {
 			v.addf("web", "web: tls_cert_file and tls_key_file go together")
 		}
 		v.file("web.tls_cert_file", c.Web.TLSCertFile, "web.tls_cert_file")
-		v.file("web.tls_key_file", c.Web.TLSKeyFile, "web.tls_key_file")
+		v.secret("web.tls_key_file", c.Web.TLSKeyFile, "web.tls_key_file")
 		if err == nil && c.Web.TLSCertFile == "" && !IsLoopback(host) {
 			v.addf("web.listen", "web.listen %s is not a loopback address: the review desk shows health data, set web.tls_cert_file and web.tls_key_file to serve it over HTTPS", c.Web.Listen)
 		}
@@ -732,8 +732,8 @@ func (v *validator) endpoint(key, boxID string, e *Endpoint, proto string) {
 	e.PasswordFile = v.resolve(e.PasswordFile)
 	v.file(key+".ca_file", e.CAFile, "ca_file")
 	v.file(key+".cert_file", e.CertFile, "cert_file")
-	v.file(key+".key_file", e.KeyFile, "key_file")
-	v.file(key+".password_file", e.PasswordFile, "password_file")
+	v.secret(key+".key_file", e.KeyFile, "key_file")
+	v.secret(key+".password_file", e.PasswordFile, "password_file")
 	if e.PasswordFile != "" && e.Username == "" {
 		v.addf(key+".username", "box %q: password_file is set but username is empty", boxID)
 	}
@@ -745,6 +745,22 @@ func (v *validator) file(key, path, name string) {
 	}
 	if err := v.checks.FileReadable(path); err != nil {
 		v.addf(key, "%s %s: %v", name, path, unwrapPathError(err))
+	}
+}
+
+// secret checks a private key or password file: readable, and by the service alone.
+func (v *validator) secret(key, path, name string) {
+	if path == "" {
+		return
+	}
+	if err := v.checks.FileReadable(path); err != nil {
+		v.addf(key, "%s %s: %v", name, path, unwrapPathError(err))
+		return
+	}
+	if sc, ok := v.checks.(interface{ SecretFile(string) error }); ok {
+		if err := sc.SecretFile(path); err != nil {
+			v.addf(key, "%s %s %v", name, path, err)
+		}
 	}
 }
 

@@ -2,6 +2,10 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -102,6 +106,28 @@ func TestWebListenBeyondLoopbackNeedsTLS(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := Parse("m.yaml", []byte(good+"web:\n  listen: 127.0.0.1:8025\n"), goodFiles); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeyFileReadableByOthersRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits say nothing on Windows")
+	}
+	dir := t.TempDir()
+	for _, n := range []string{"ca.pem", "c.crt"} {
+		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "c.key"), []byte("x"), 0o644)
+	cfg := fmt.Sprintf("data_dir: %s/data\nboxes:\n  - id: b\n    address: a@b.mssante.fr\n    smtp: {host: h, ca_file: %s/ca.pem, cert_file: %s/c.crt, key_file: %s/c.key}\ninputs: []\n", dir, dir, dir, dir)
+	path := filepath.Join(dir, "m.yaml")
+	os.WriteFile(path, []byte(cfg), 0o600)
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("err = %v, want a refusal of the world-readable key", err)
+	}
+	os.Chmod(filepath.Join(dir, "c.key"), 0o600)
+	if _, err := Load(path); err != nil {
 		t.Fatal(err)
 	}
 }
