@@ -106,6 +106,13 @@ func Move(src, dst string) error {
 	if errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	// A rename refused for want of rights (a share the service may read but not change, a
+	// read-only mount) is not a move across file systems: copying would leave the source in
+	// place and a copy behind at every try (the bridge made a new job of it each time, and
+	// sent them all after a restart). Say no, and leave nothing.
+	if IsPermanent(err) {
+		return err
+	}
 	// Different file systems (a network share as input), or Windows refusing a rename across
 	// volumes: copy then remove.
 	if cerr := Copy(src, dst); cerr != nil {
