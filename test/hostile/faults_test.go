@@ -3,9 +3,9 @@ package hostile
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/operator"
 	"github.com/mssbridge/mssbridge/store"
 	gen "github.com/mssbridge/mssbridge/testdata/hostile"
@@ -317,4 +318,28 @@ func TestStalledServerTimesOut(t *testing.T) {
 	}
 }
 
-var _ = context.Background
+// A box's client certificate issued by the operator's authority for ten more days is
+// reported by mail.ExpiresWithin within the 30-day warning; one for a year is not. (Where
+// status and run should call it: see mail/certexpiry.go.)
+func TestClientCertificateAboutToExpire(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOptions{})
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		validity time.Duration
+		warn     bool
+	}{{10 * 24 * time.Hour, true}, {365 * 24 * time.Hour, false}} {
+		kp, err := r.op.CA().IssueClient(boxAddress, tc.validity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("box-%d", tc.validity/time.Hour)
+		if err := kp.WriteFiles(dir, name); err != nil {
+			t.Fatal(err)
+		}
+		end, soon, err := mail.ExpiresWithin(filepath.Join(dir, name+".crt"), mail.CertWarning)
+		if err != nil || soon != tc.warn {
+			t.Errorf("certificate valid %s: ends %s, warn %v (%v), want warn %v", tc.validity, end, soon, err, tc.warn)
+		}
+	}
+}
