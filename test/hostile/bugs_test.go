@@ -57,7 +57,7 @@ func TestVanishedClaimLeavesTraceInFailedFolder(t *testing.T) {
 		t.Fatalf("vanished claim: %s %q", x.State, x.LastError)
 	}
 	if _, err := os.Stat(filepath.Join(r.dataDir, "failed", j.ID+".json")); err != nil {
-		t.Skipf("BUG: bridge/bridge.go:281-287 (finishClaim): a vanished document is failed in the store only; "+
+		t.Skipf("BUG: bridge/bridge.go:295-302 (finishClaim, the \"Neither in the input nor in the spool\" branch): a vanished document is failed in the store only; "+
 			"failed/%s.json is never written, so the failure is invisible in the folder a person reads. "+
 			"Fix: after the store update, writeJobJSON(b.dirs.failed, j, \"failed\", b.now(), "+
 			"map[string]any{\"last_error\": x.LastError}) and record a \"failed\" journal entry.", j.ID)
@@ -81,7 +81,7 @@ func TestRecoverLogNamesNoFile(t *testing.T) {
 	openFolder(r.input)
 	for _, line := range strings.Split(r.logs.String(), "\n") {
 		if strings.Contains(line, "DUPONT") {
-			t.Skipf("BUG: bridge/bridge.go:359 (Recover) logs the claim error as it is, with the dropped file's name "+
+			t.Skipf("BUG: bridge/bridge.go:380 (Recover, \"recover claim\") logs the claim error as it is, with the dropped file's name "+
 				"(a patient's name): %s\nFix: log only the job id and the error's cause, e.g. "+
 				"b.log.Error(\"recover claim\", \"job\", j.ID, \"err\", redacted(err, j.SourceName)) with the watcher's "+
 				"redaction (watcher.redact, made reusable), or errors.Unwrap down to the *fs.PathError's Err.", line)
