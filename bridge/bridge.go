@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -293,12 +294,17 @@ func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string) er
 		return err
 	}
 	if _, err := os.Stat(dst); err != nil {
-		// Neither in the input nor in the spool: someone took it back before we could.
-		_, uerr := b.store.Update(ctx, j.ID, func(x *store.Job) error {
-			x.State = store.StateFailed
-			x.LastError = "Le fichier a disparu du dossier de dépôt avant d'avoir pu être pris en charge"
+		// Neither in the input nor in the spool: someone took it back before we could. Said
+		// in failed/ too, where a person looks.
+		reason := "Le fichier a disparu du dossier de dépôt avant d'avoir pu être pris en charge"
+		fj, uerr := b.store.Update(ctx, j.ID, func(x *store.Job) error {
+			x.State, x.LastError = store.StateFailed, reason
 			return nil
 		})
+		if uerr == nil {
+			uerr = writeJobJSON(b.dirs.failed, fj, "failed", b.now(), map[string]any{"last_error": reason, "tries": 0})
+			b.record(ctx, fj, "failed", map[string]string{"reason": "vanished"})
+		}
 		return errors.Join(fmt.Errorf("document vanished: %w", err), uerr)
 	}
 	sum, size, err := hashFile(dst)
@@ -377,7 +383,9 @@ func (b *Bridge) Recover(ctx context.Context) error {
 			srcDir = in.Path
 		}
 		if err := b.finishClaim(ctx, j, srcDir); err != nil {
-			b.log.Error("recover claim", "job", j.ID, "err", err)
+			// The error names the dropped file, and file names carry patients' names: log
+			// only its cause.
+			b.log.Error("recover claim", "job", j.ID, "err", errorCause(err))
 		}
 	}
 	sending, err := b.store.List(ctx, store.Filter{States: []store.State{store.StateSending}})
@@ -400,4 +408,18 @@ func (b *Bridge) Recover(ctx context.Context) error {
 		b.log.Info("send interrupted by a stop, will send again with the same Message-ID", "job", j.ID)
 	}
 	return nil
+}
+
+// errorCause strips the file names from an error for the log: the system's own cause of a
+// path error, or the error's type otherwise.
+func errorCause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Op + ": " + le.Err.Error()
+	}
+	return fmt.Sprintf("%T", errors.Unwrap(err))
 }
