@@ -7,6 +7,7 @@ package bridge
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -149,22 +150,29 @@ func Open(ctx context.Context, o Options) (*Bridge, error) {
 // SMTPEndpoint turns a box's configuration into a mail endpoint.
 func SMTPEndpoint(box config.Box, s config.Sending) (mail.Endpoint, error) {
 	e := box.SMTP
-	ep := mail.Endpoint{Host: e.Host, Port: e.Port, Security: mail.Security(e.Security), Username: e.Username, Timeout: s.Timeout}
+	tc, pw, err := credentials(e)
+	return mail.Endpoint{Host: e.Host, Port: e.Port, Security: mail.Security(e.Security), Username: e.Username,
+		Password: pw, TLS: tc, Timeout: s.Timeout}, err
+}
+
+// credentials loads what an endpoint authenticates with: the TLS configuration (trust anchors
+// and client certificate; none for a loopback plaintext peer) and the password, if any.
+func credentials(e config.Endpoint) (*tls.Config, string, error) {
+	var tc *tls.Config
 	if e.Security != "none" {
-		tc, err := mail.TLSConfig(e.Host, e.CAFile, e.CertFile, e.KeyFile)
-		if err != nil {
-			return ep, err
+		var err error
+		if tc, err = mail.TLSConfig(e.Host, e.CAFile, e.CertFile, e.KeyFile); err != nil {
+			return nil, "", err
 		}
-		ep.TLS = tc
 	}
-	if e.PasswordFile != "" {
-		pw, err := os.ReadFile(e.PasswordFile)
-		if err != nil {
-			return ep, fmt.Errorf("read password_file: %w", err)
-		}
-		ep.Password = strings.TrimRight(string(pw), "\r\n")
+	if e.PasswordFile == "" {
+		return tc, "", nil
 	}
-	return ep, nil
+	pw, err := os.ReadFile(e.PasswordFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("read password_file: %w", err)
+	}
+	return tc, strings.TrimRight(string(pw), "\r\n"), nil
 }
 
 // Store exposes the job store to the CLI's read-only commands.

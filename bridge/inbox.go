@@ -2,34 +2,18 @@ package bridge
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/mssbridge/mssbridge/config"
 	"github.com/mssbridge/mssbridge/imapbox"
 	"github.com/mssbridge/mssbridge/inbound"
-	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/store"
 )
 
 // IMAPEndpoint turns a box's imap configuration into an endpoint.
 func IMAPEndpoint(e config.Endpoint, s config.Sending) (imapbox.Endpoint, error) {
-	ep := imapbox.Endpoint{Host: e.Host, Port: e.Port, Security: e.Security, Username: e.Username, Timeout: s.Timeout}
-	if e.Security != "none" {
-		tc, err := mail.TLSConfig(e.Host, e.CAFile, e.CertFile, e.KeyFile)
-		if err != nil {
-			return ep, err
-		}
-		ep.TLS = tc
-	}
-	if e.PasswordFile != "" {
-		pw, err := os.ReadFile(e.PasswordFile)
-		if err != nil {
-			return ep, fmt.Errorf("read password_file: %w", err)
-		}
-		ep.Password = strings.TrimRight(string(pw), "\r\n")
-	}
-	return ep, nil
+	tc, pw, err := credentials(e)
+	return imapbox.Endpoint{Host: e.Host, Port: e.Port, Security: e.Security, Username: e.Username,
+		Password: pw, TLS: tc, Timeout: s.Timeout}, err
 }
 
 // inboxOptions configures the receiving side of a box.
