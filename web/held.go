@@ -94,20 +94,11 @@ var rejectReasons = []string{
 }
 
 func (srv *Server) heldPage(w http.ResponseWriter, r *http.Request, se *session) {
-	id := r.PathValue("id")
-	if !jobIDRE.MatchString(id) {
-		srv.notFound(w, r, se, "Ce document n'existe pas.")
+	j, ok := srv.jobFromPath(w, r, se)
+	if !ok {
 		return
 	}
-	j, err := srv.b.Store().Get(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		srv.notFound(w, r, se, "Ce document n'existe pas.")
-		return
-	}
-	if err != nil {
-		srv.serverError(w, r, se, "lecture du document", err)
-		return
-	}
+	id := j.ID
 	if j.State != store.StateHeld {
 		http.Redirect(w, r, "/envois/"+id, http.StatusSeeOther)
 		return
@@ -550,4 +541,24 @@ func (srv *Server) directorySearch(w http.ResponseWriter, r *http.Request, se *s
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(out)
+}
+
+// jobFromPath reads the job named by the path's {id}, answering 404 (or 500) itself when it
+// cannot.
+func (srv *Server) jobFromPath(w http.ResponseWriter, r *http.Request, se *session) (store.Job, bool) {
+	id := r.PathValue("id")
+	if !jobIDRE.MatchString(id) {
+		srv.notFound(w, r, se, "Ce document n'existe pas.")
+		return store.Job{}, false
+	}
+	j, err := srv.b.Store().Get(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		srv.notFound(w, r, se, "Ce document n'existe pas.")
+		return store.Job{}, false
+	}
+	if err != nil {
+		srv.serverError(w, r, se, "lecture du document", err)
+		return store.Job{}, false
+	}
+	return j, true
 }

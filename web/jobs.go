@@ -217,20 +217,11 @@ type jobData struct {
 // jobPage shows one document: its state, what was read, the server's replies, the delivery
 // reports and every journal entry about it.
 func (srv *Server) jobPage(w http.ResponseWriter, r *http.Request, se *session) {
-	id := r.PathValue("id")
-	if !jobIDRE.MatchString(id) {
-		srv.notFound(w, r, se, "Ce document n'existe pas.")
+	j, ok := srv.jobFromPath(w, r, se)
+	if !ok {
 		return
 	}
-	j, err := srv.b.Store().Get(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		srv.notFound(w, r, se, "Ce document n'existe pas.")
-		return
-	}
-	if err != nil {
-		srv.serverError(w, r, se, "lecture du document", err)
-		return
-	}
+	id := j.ID
 	v := srv.view(j)
 	d := jobData{Job: v}
 	if j.State == store.StateHeld {

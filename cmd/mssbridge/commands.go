@@ -195,11 +195,7 @@ func cmdSend(ctx context.Context, e env, args []string) error {
 	if len(files) != 1 || *box == "" || len(to) == 0 {
 		return usagef("send: usage: mssbridge send -c FILE --box ID --to ADDR [--ins INS] PDF")
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), true)
+	_, b, closeAll, err := openFromFlag(ctx, e, *cfgPath, true)
 	if err != nil {
 		return err
 	}
@@ -295,11 +291,7 @@ func cmdStatus(ctx context.Context, e env, args []string) error {
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return usageError{err.Error()}
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), false)
+	cfg, b, closeAll, err := openFromFlag(ctx, e, *cfgPath, false)
 	if err != nil {
 		return err
 	}
@@ -395,11 +387,7 @@ func cmdHeld(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), false)
+	_, b, closeAll, err := openFromFlag(ctx, e, *cfgPath, false)
 	if err != nil {
 		return err
 	}
@@ -460,11 +448,7 @@ func cmdRetry(ctx context.Context, e env, args []string) error {
 	if (len(pos) == 1) == *all {
 		return usagef("retry: give one job id or --failed")
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), false)
+	_, b, closeAll, err := openFromFlag(ctx, e, *cfgPath, false)
 	if err != nil {
 		return err
 	}
@@ -536,4 +520,15 @@ func probeIMAP(ctx context.Context, box config.Box, cfg *config.Config) error {
 		return err
 	}
 	return cn.Close()
+}
+
+// openFromFlag loads the configuration named by -c and opens its store and journal, with the
+// PDF reader when withReader is set: what every job-handling command starts with.
+func openFromFlag(ctx context.Context, e env, cfgPath string, withReader bool) (*config.Config, *bridge.Bridge, func(), error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), withReader)
+	return cfg, b, closeAll, err
 }
