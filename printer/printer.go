@@ -314,6 +314,17 @@ func (s *Server) prepare(ctx context.Context, st Stream, raw []byte, input strin
 		}
 		j.Data, j.Format = pdf, PDF
 	case Unknown:
+		if body := st.Body; LooksLikeText(body) || (len(body) == 0 && LooksLikeText(raw)) {
+			if len(body) == 0 {
+				body = raw
+			}
+			// A "Text Only" driver or a raw queue: rendered as a PDF with an exact text layer,
+			// so the tags the software printed are read.
+			if pdf, err := TextToPDF(body); err == nil {
+				j.Data, j.Format = pdf, PDF
+				break
+			}
+		}
 		j.Data = raw
 		lang := st.Language
 		if lang == "" {

@@ -135,7 +135,7 @@ func TestListener(t *testing.T) {
 		{name: "garbage", data: garbage,
 			want: &want{name: "impression.bin", format: Unknown, prefix: "\x00\xff", note: "ni PDF ni PostScript"}},
 		{name: "text on a raw queue", data: []byte("Bonjour\n"),
-			want: &want{name: "impression.bin", format: Unknown, prefix: "Bonjour", note: "texte brut"}},
+			want: &want{name: "impression.pdf", format: PDF, prefix: "%PDF-"}},
 		{name: "port probe", data: nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
