@@ -81,6 +81,13 @@ const (
 	// Config: the box's configuration is wrong (certificate refused, trust anchor, login):
 	// retrying will not help until IT fixes it.
 	Config
+	// ServerCert: the server's certificate did not verify against the box's trust anchors
+	// (expired, issued by another authority, or for another name). Nothing was sent. It is
+	// retried like a Temporary failure, because the usual cause is on the operator's side (a
+	// certificate not renewed in time, a new one installed with the wrong chain) and goes away
+	// without anyone touching the bridge; a man in the middle stays refused at every try. The
+	// caller should still tell IT loudly: unlike a 4xx it does not fix itself if nobody acts.
+	ServerCert
 )
 
 func (c Class) String() string {
@@ -89,6 +96,8 @@ func (c Class) String() string {
 		return "temporary"
 	case Permanent:
 		return "permanent"
+	case ServerCert:
+		return "server certificate"
 	default:
 		return "configuration"
 	}
@@ -124,8 +133,8 @@ func (e *Error) ServerReply() string { return e.Reply }
 // French says what happened in words a secretary understands.
 func (e *Error) French() string {
 	switch {
-	case e.Class == Config && (e.Stage == "tls" || e.Stage == "connect") && strings.Contains(strings.ToLower(e.Err.Error()), "certificate") && isServerCertProblem(e.Err):
-		return "Le certificat du serveur de messagerie n'est pas reconnu (vérifier ca_file) : la connexion sécurisée a été refusée."
+	case e.Class == ServerCert:
+		return "Envoi différé, rien n'a été transmis : " + serverCertFrench(e.Err) + " (" + e.Err.Error() + ")"
 	case e.Class == Config && e.Stage == "auth":
 		return "Le serveur de messagerie a refusé l'identification de la boîte (identifiant ou mot de passe)."
 	case e.Class == Config:
@@ -171,12 +180,33 @@ func networkFrench(err error) string {
 	return ""
 }
 
+// isServerCertProblem reports whether err is our side refusing the server's certificate
+// (not the server refusing ours, which reaches us as a TLS alert).
 func isServerCertProblem(err error) bool {
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
 	var ci x509.CertificateInvalidError
 	var tv *tls.CertificateVerificationError
 	return errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) || errors.As(err, &tv)
+}
+
+// serverCertFrench says what is wrong with the server's certificate and who can fix it.
+func serverCertFrench(err error) string {
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ci) && ci.Reason == x509.Expired:
+		return "le certificat du serveur de messagerie est expiré ou pas encore valable " +
+			"(à renouveler par l'opérateur ; vérifier aussi l'heure de ce serveur)"
+	case errors.As(err, &hn):
+		return fmt.Sprintf("le certificat du serveur de messagerie n'est pas établi au nom de %s "+
+			"(vérifier l'adresse du serveur dans la configuration, ou une interception)", hn.Host)
+	case errors.As(err, &ua):
+		return "le certificat du serveur de messagerie n'est pas signé par une autorité reconnue " +
+			"(ca_file) : possible interception, ou autorité de l'opérateur changée, à vérifier par le service informatique"
+	}
+	return "le certificat du serveur de messagerie n'a pas pu être vérifié"
 }
 
 // classify turns whatever go-smtp or the network returned into an *Error.
@@ -217,7 +247,7 @@ func classify(stage, rcpt string, err error) *Error {
 		return e
 	}
 	if isServerCertProblem(err) {
-		e.Class = Config
+		e.Class = ServerCert
 		return e
 	}
 	msg := err.Error()

@@ -3,7 +3,9 @@ package mail
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -109,7 +111,8 @@ func TestClassification(t *testing.T) {
 		{"421 about the certificate", good, "cert@medecin.mssante.fr", Config, 421, "certificat client"},
 		{"no client certificate", noCert, "a@medecin.mssante.fr", Config, 0, "certificat client"},
 		{"client certificate from another CA", rogueEP, "a@medecin.mssante.fr", Config, 0, "certificat client"},
-		{"server not trusted", untrusted, "a@medecin.mssante.fr", Config, 0, "certificat du serveur"},
+		// Retried, not failed: see ServerCert.
+		{"server not trusted", untrusted, "a@medecin.mssante.fr", ServerCert, 0, "autorité reconnue"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,5 +158,47 @@ func TestServerDroppedIdleConnectionIsRedialled(t *testing.T) {
 	cl.idle <- c
 	if _, err := cl.Send(context.Background(), env); err != nil {
 		t.Fatalf("send after a dropped idle connection: %v", err)
+	}
+}
+
+// What the client says of a server certificate it refused, by cause: each names the problem
+// and who can fix it, in French, and is retried (never Config, which fails the job at once).
+func TestServerCertificateClassification(t *testing.T) {
+	ca, err := pki.NewCA("operator", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := ca.IssueServer([]string{"smtp.autre-operateur.mssante.fr"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(e error) error {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: []*x509.Certificate{kp.Cert}, Err: e}
+	}
+	tests := []struct {
+		name   string
+		err    error
+		french string
+	}{
+		{"expired", verify(x509.CertificateInvalidError{Cert: kp.Cert, Reason: x509.Expired}), "expiré"},
+		{"unknown authority", verify(x509.UnknownAuthorityError{Cert: kp.Cert}), "autorité reconnue"},
+		{"another name", verify(x509.HostnameError{Certificate: kp.Cert, Host: "127.0.0.1"}), "au nom de 127.0.0.1"},
+		{"other verification failure", verify(x509.CertificateInvalidError{Cert: kp.Cert, Reason: x509.IncompatibleUsage}), "pas pu être vérifié"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := classify("tls", "", fmt.Errorf("starttls: %w", tt.err))
+			if e.Class != ServerCert {
+				t.Errorf("class %s, want %s", e.Class, ServerCert)
+			}
+			fr := e.French()
+			if !strings.Contains(fr, tt.french) || !strings.HasPrefix(fr, "Envoi différé, rien n'a été transmis") {
+				t.Errorf("French() = %q, want it deferred and mentioning %q", fr, tt.french)
+			}
+		})
+	}
+	// The server refusing our certificate is another matter: a configuration error.
+	if e := classify("tls", "", errors.New("remote error: tls: bad certificate")); e.Class != Config {
+		t.Errorf("refused client certificate: class %s, want %s", e.Class, Config)
 	}
 }
