@@ -7,6 +7,7 @@ package imapbox
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +29,12 @@ type Endpoint struct {
 	Password string
 	Timeout  time.Duration
 }
+
+// ErrUntrustedServer: the server's certificate did not verify against the box's trust
+// anchors (expired, issued by another authority, or for another name). Nothing was sent, not
+// even the login. The operator may fix its certificate, so the caller retries; but it does not
+// fix itself when nobody acts, and it may be a man in the middle: say it at error level.
+var ErrUntrustedServer = errors.New("server certificate not trusted")
 
 // Message is one message in the selected mailbox.
 type Message struct {
@@ -93,6 +100,9 @@ func Dial(ctx context.Context, ep Endpoint, mailbox string) (*Conn, error) {
 		return nil, ctx.Err()
 	}
 	if err != nil {
+		if untrusted(err) {
+			return nil, fmt.Errorf("imap connect %s: %w: %w", addr, ErrUntrustedServer, err)
+		}
 		return nil, fmt.Errorf("imap connect %s: %w", addr, err)
 	}
 	stop := context.AfterFunc(ctx, func() { cn.c.Close() })
@@ -113,6 +123,16 @@ func Dial(ctx context.Context, ep Endpoint, mailbox string) (*Conn, error) {
 	}
 	cn.uidValidity = sel.UIDValidity
 	return cn, nil
+}
+
+// untrusted reports whether err is our side refusing the server's certificate (not the server
+// refusing ours, which reaches us as a TLS alert).
+func untrusted(err error) bool {
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var tv *tls.CertificateVerificationError
+	return errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) || errors.As(err, &tv)
 }
 
 func (cn *Conn) signal() {

@@ -3,6 +3,8 @@ package imapbox
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/operator"
+	"github.com/mssbridge/mssbridge/pki"
 )
 
 const box = "noreply-bio@ch-exemple.mssante.fr"
@@ -85,5 +88,50 @@ func TestListFetchMoveIdle(t *testing.T) {
 	}
 	if msgs, _ := cn.List(ctx, ""); len(msgs) != 1 {
 		t.Errorf("want the new message, got %d", len(msgs))
+	}
+}
+
+// A server whose certificate the box does not trust is refused before anything is sent, and
+// the error says so (the inbox logs it and retries).
+func TestUntrustedServerRefused(t *testing.T) {
+	ctx := context.Background()
+	op, err := operator.Start(ctx, operator.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	cert, key, err := op.IssueClient(box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pki.NewCA("another operator", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(op.IMAPAddr, ":")
+	p, _ := strconv.Atoi(port)
+	for _, tc := range []struct {
+		name    string
+		host    string // ServerName checked
+		roots   *x509.CertPool
+		refused bool
+	}{
+		{"trusted", host, nil, false},
+		{"another authority", host, other.Pool(), true},
+		{"another name", "imap.autre-operateur.mssante.fr", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, _ := mail.TLSConfig(tc.host, op.CAFile(), cert, key)
+			if tc.roots != nil {
+				cfg.RootCAs = tc.roots
+			}
+			cn, err := Dial(ctx, Endpoint{Host: host, Port: p, Security: "tls", TLS: cfg, Timeout: 5 * time.Second}, "INBOX")
+			if err == nil {
+				cn.Close()
+			}
+			if got := errors.Is(err, ErrUntrustedServer); got != tc.refused {
+				t.Errorf("Dial: %v; untrusted %v, want %v", err, got, tc.refused)
+			}
+		})
 	}
 }
