@@ -135,6 +135,14 @@ func (e *Error) French() string {
 	switch {
 	case e.Class == ServerCert:
 		return "Envoi différé, rien n'a été transmis : " + serverCertFrench(e.Err) + " (" + e.Err.Error() + ")"
+	case e.Class == Config && e.Err != nil && strings.Contains(e.Err.Error(), "STARTTLS"):
+		// Not the client certificate: a wrong port, a server set up without TLS, or someone
+		// in between who strips STARTTLS. Nothing goes in clear either way.
+		return "Le serveur de messagerie ne propose pas de connexion chiffrée (STARTTLS) : rien n'a été envoyé. " +
+			"Vérifier le port et la sécurité configurés pour la boîte, ou une interception."
+	case e.Class == Config && e.Err != nil && strings.Contains(e.Err.Error(), "does not look like a TLS handshake"):
+		return "Le serveur de messagerie ne répond pas en TLS sur ce port : rien n'a été envoyé. " +
+			"Vérifier le port et la sécurité (tls ou starttls) configurés pour la boîte."
 	case e.Class == Config && e.Stage == "auth":
 		return "Le serveur de messagerie a refusé l'identification de la boîte (identifiant ou mot de passe)."
 	case e.Class == Config:

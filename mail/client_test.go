@@ -197,8 +197,19 @@ func TestServerCertificateClassification(t *testing.T) {
 			}
 		})
 	}
-	// The server refusing our certificate is another matter: a configuration error.
-	if e := classify("tls", "", errors.New("remote error: tls: bad certificate")); e.Class != Config {
-		t.Errorf("refused client certificate: class %s, want %s", e.Class, Config)
+	// The server refusing our certificate, or offering no TLS at all, is another matter: a
+	// configuration error, said as what it is.
+	for _, tt := range []struct {
+		err    string
+		french string
+	}{
+		{"remote error: tls: bad certificate", "certificat client"},
+		{"smtp: server doesn't support STARTTLS", "ne propose pas de connexion chiffrée"},
+		{"tls: first record does not look like a TLS handshake", "ne répond pas en TLS"},
+	} {
+		e := classify("tls", "", errors.New(tt.err))
+		if e.Class != Config || !strings.Contains(e.French(), tt.french) {
+			t.Errorf("%q: class %s, %q; want %s mentioning %q", tt.err, e.Class, e.French(), Config, tt.french)
+		}
 	}
 }
