@@ -3,21 +3,14 @@ package config
 import (
 	"fmt"
 	"os"
-	"runtime"
 )
 
-// CheckSecretFile refuses a private key or password file that other users could read: on
-// Unix, any permission for group or others (the rule OpenSSH applies to private keys). The
-// file must also be a regular file (a symbolic link is followed to its target). On Windows
-// the mode bits say nothing about who may read a file: ACLs are the installer's business
-// (it restricts them to the service account and administrators), and nil is returned.
-//
-// To call from the validator, beside the readability check of key_file and password_file
-// (see SecretFile below).
+// CheckSecretFile refuses a private key or password file that other users could read or
+// change. On Unix that is any permission for group or others (the rule OpenSSH applies to
+// private keys); on Windows, where modes say nothing, a DACL entry that lets a group of
+// every user in (Everyone, Users, Authenticated Users, Guests…) read, write or change its
+// rights. The file must also be a regular file (a symbolic link is followed to its target).
 func CheckSecretFile(path string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -25,10 +18,7 @@ func CheckSecretFile(path string) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("is not a regular file")
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("can be read or written by other users (mode %04o): make it readable by the service account alone (chmod 600)", perm)
-	}
-	return nil
+	return checkSecretAccess(path, fi)
 }
 
 // SecretFile lets the validator check secret files through its Checks, so that tests can

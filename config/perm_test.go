@@ -10,7 +10,7 @@ import (
 
 func TestCheckSecretFile(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits mean nothing on Windows; CheckSecretFile returns nil there")
+		t.Skip("mode bits mean nothing on Windows: see perm_windows_test.go")
 	}
 	dir := t.TempDir()
 	tests := []struct {

@@ -1,7 +1,8 @@
 // Package safefile writes and moves files so that a crash at any moment leaves either the old
 // state or the new one, never half a file: temporary name in the destination folder, fsync,
 // rename, fsync of the folder (restic's local backend is the model). Folders are created 0700
-// and files 0600: they hold health data.
+// and files 0600: they hold health data; on Windows, where modes mean nothing, the folders it
+// creates get a DACL restricted to SYSTEM, the administrators and the service account.
 package safefile
 
 import (
@@ -24,12 +25,67 @@ const (
 	FileMode os.FileMode = 0o600
 )
 
-// MkdirAll creates dir with DirMode.
+// MkdirAll creates dir with DirMode. On Windows the outermost folder it creates is also
+// made private (see MakePrivate) and the ones below inherit that; a folder that already
+// existed keeps its access rights, since it may belong to someone else (the import folder
+// of the clinical software). If access cannot be restricted, the folders just created are
+// removed again: a later call must not find one and take it as private.
 func MkdirAll(dir string) error {
+	if restrict == nil {
+		if err := os.MkdirAll(dir, DirMode); err != nil {
+			return fmt.Errorf("create folder %s: %w", dir, err)
+		}
+		return nil
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	top := firstMissing(dir)
 	if err := os.MkdirAll(dir, DirMode); err != nil {
 		return fmt.Errorf("create folder %s: %w", dir, err)
 	}
+	if top == "" {
+		return nil
+	}
+	if err := restrict(top); err != nil {
+		removeUpTo(dir, top)
+		return fmt.Errorf("create folder %s: restrict access: %w", dir, err)
+	}
 	return nil
+}
+
+// firstMissing returns the outermost folder on dir's path that does not exist, "" if dir
+// exists.
+func firstMissing(dir string) string {
+	dir = filepath.Clean(dir)
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	for {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return dir
+		}
+		if _, err := os.Stat(parent); !errors.Is(err, os.ErrNotExist) {
+			return dir
+		}
+		dir = parent
+	}
+}
+
+// removeUpTo removes dir and its parents up to top, as long as they are empty.
+func removeUpTo(dir, top string) {
+	dir, top = filepath.Clean(dir), filepath.Clean(top)
+	for {
+		if os.Remove(dir) != nil || dir == top {
+			return
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return
+		}
+		dir = parent
+	}
 }
 
 var tmpSeq atomic.Uint64
@@ -101,6 +157,11 @@ func Move(src, dst string) error {
 	}
 	err := rename(src, dst)
 	if err == nil {
+		// On Windows a rename keeps the file's own access rights: a document claimed from
+		// an input folder that users may read would stay readable by them in spool/ (anyone
+		// may open a path in a folder they cannot list). It takes its new folder's rights,
+		// as a copy would.
+		inheritRights(dst)
 		return SyncDir(filepath.Dir(dst))
 	}
 	if errors.Is(err, os.ErrNotExist) {
