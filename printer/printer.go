@@ -8,12 +8,14 @@
 // name and the user who printed, which that envelope carries, are kept. A PDF is handed over as
 // it is; PostScript is converted to PDF with Ghostscript when it is installed, and handed over
 // as ".ps" when it is not (the bridge then holds or fails it with a reason a person can act
-// on); anything else is handed over as ".bin" and fails with a reason. The connection is closed
+// on); plain text is laid out as a PDF whose text layer is exact (TextToPDF); anything else is
+// handed over as ".bin" and fails with a reason. The connection is closed
 // only once the job is stored, so a spooler that waits for the printer to hang up knows the
 // job arrived; a job that is refused is closed with a reset, and the spooler keeps it.
 //
 // The package also installs and removes the print queue that points at the listener (CUPS's
-// lpadmin; PowerShell's Add-Printer with the « Microsoft Print to PDF » driver on Windows).
+// lpadmin with a driver of our own that sends PDF, and plain text as it was printed;
+// PowerShell's Add-Printer with the « Microsoft Print to PDF » driver on Windows).
 //
 // It does not import the bridge: the caller gives a SubmitFunc.
 package printer
@@ -59,7 +61,7 @@ type Listener struct {
 // Job is one received document, ready to be handed to the bridge.
 type Job struct {
 	Input   string
-	Name    string // file name; its extension is the format: .pdf, .ps or .bin
+	Name    string // file name; its extension is the format: .pdf, .ps, .txt or .bin
 	Data    []byte
 	JobName string // from the PJL envelope or the PostScript header; may be empty
 	User    string // the user who printed, likewise
@@ -313,18 +315,17 @@ func (s *Server) prepare(ctx context.Context, st Stream, raw []byte, input strin
 			break
 		}
 		j.Data, j.Format = pdf, PDF
-	case Unknown:
-		if body := st.Body; LooksLikeText(body) || (len(body) == 0 && LooksLikeText(raw)) {
-			if len(body) == 0 {
-				body = raw
-			}
-			// A "Text Only" driver or a raw queue: rendered as a PDF with an exact text layer,
-			// so the tags the software printed are read.
-			if pdf, err := TextToPDF(body); err == nil {
-				j.Data, j.Format = pdf, PDF
-				break
-			}
+	case Text:
+		// A "Text Only" driver, a raw queue, or our CUPS queue given a text file: laid out as a
+		// PDF with an exact text layer, so the tags the software printed are read.
+		pdf, err := TextToPDF(st.Body)
+		if err != nil {
+			s.log.Warn("text print job: not laid out as a PDF", "input", input, "err", err)
+			j.Note = fmt.Sprintf("Texte reçu de l'imprimante trop long pour être mis en page (plus de %d pages)", textMaxPages)
+			break
 		}
+		j.Data, j.Format = pdf, PDF
+	case Unknown:
 		j.Data = raw
 		lang := st.Language
 		if lang == "" {

@@ -109,6 +109,7 @@ func TestListener(t *testing.T) {
 		format          Format
 		prefix          string // of the data handed over
 		note            string // substring of Note; "" = none
+		contains        string // found in the data handed over; "" = not checked
 	}
 	for _, tc := range []struct {
 		name    string
@@ -135,7 +136,15 @@ func TestListener(t *testing.T) {
 		{name: "garbage", data: garbage,
 			want: &want{name: "impression.bin", format: Unknown, prefix: "\x00\xff", note: "ni PDF ni PostScript"}},
 		{name: "text on a raw queue", data: []byte("Bonjour\n"),
-			want: &want{name: "impression.pdf", format: PDF, prefix: "%PDF-"}},
+			want: &want{name: "impression.pdf", format: PDF, prefix: "%PDF-", contains: "(Bonjour) '"}},
+		{name: "UTF-8 text from our CUPS queue", data: readTestdata(t, "cups-text-filter.pjl"),
+			want: &want{name: "T-utf8.pdf", job: "T-utf8.txt", user: "root", format: PDF, prefix: "%PDF-",
+				contains: "(#MSS-TO: dr.martin@hopital-test.mssante.fr) '"}},
+		{name: "Latin-1 text from our CUPS queue", data: readTestdata(t, "cups-latin1-filter.pjl"),
+			want: &want{name: "T-latin1.pdf", job: "T-latin1.txt", user: "root", format: PDF, prefix: "%PDF-",
+				contains: "(\xc9t\xe9 \xe0 No\xebl) '"}}, // WinAnsiEncoding is Latin-1 there
+		{name: "text too long to lay out", data: []byte("x" + strings.Repeat("\fx", textMaxPages)),
+			want: &want{name: "impression.txt", format: Text, prefix: "x\fx", note: "trop long"}},
 		{name: "port probe", data: nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,6 +177,9 @@ func TestListener(t *testing.T) {
 			}
 			if !bytes.HasPrefix(j.Data, []byte(w.prefix)) {
 				t.Errorf("data starts %q, want %q", j.Data[:min(10, len(j.Data))], w.prefix)
+			}
+			if w.contains != "" && !bytes.Contains(j.Data, []byte(w.contains)) {
+				t.Errorf("the data handed over lacks %q", w.contains)
 			}
 			if (w.note == "") != (j.Note == "") || !strings.Contains(j.Note, w.note) {
 				t.Errorf("note %q, want %q", j.Note, w.note)

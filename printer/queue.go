@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -100,7 +101,9 @@ func ExecRunner(ctx context.Context, name string, args ...string) ([]byte, error
 // --- CUPS (Linux, macOS) ------------------------------------------------------------------
 
 // genericPDFPPD is cups-filters' generic PDF printer: whatever is printed (PDF, text, images)
-// becomes PDF, wrapped in PJL, and goes to the socket.
+// becomes PDF, wrapped in PJL, and goes to the socket. It is the fallback driver when our own
+// (CUPSPPD) cannot be used; plain text then arrives as texttopdf's PDF, whose fonts have no
+// Unicode map: the bridge cannot read it and holds the job.
 const genericPDFPPD = "Generic-PDF_Printer-PDF.ppd"
 
 // ppdDirs are where cups-filters installs its PPD files (Debian, Fedora, /usr/local builds,
@@ -109,6 +112,15 @@ var ppdDirs = []string{
 	"/usr/share/ppd/cupsfilters", "/usr/share/cups/model", "/usr/share/cups/model/cupsfilters",
 	"/usr/local/share/ppd/cupsfilters", "/opt/homebrew/share/ppd/cupsfilters",
 }
+
+// Where CUPS is on this machine; tests point these at a temporary folder.
+var (
+	// cupsServerBins are the usual ServerBin folders (Debian and Fedora, macOS, /usr/local
+	// builds); cups-files.conf may name another, which is looked at first.
+	cupsServerBins = []string{"/usr/lib/cups", "/usr/libexec/cups", "/usr/local/lib/cups", "/usr/local/libexec/cups"}
+	cupsFilesConf  = "/etc/cups/cups-files.conf"
+	cupsPPDDir     = "/etc/cups/ppd" // the PPD of each queue, NAME.ppd
+)
 
 // Model is how lpadmin is told the driver: a model name lpinfo lists (-m) or a PPD file (-P).
 type Model struct {
@@ -148,10 +160,111 @@ func FindCUPSModel(ctx context.Context, run Runner) (Model, error) {
 	return Model{}, errors.New("the generic PDF printer driver (" + genericPDFPPD + ") was not found: install cups-filters (Debian: apt-get install cups-filters)")
 }
 
+// TextFilterName is our CUPS filter for plain text, installed in CUPS's filter folder.
+const TextFilterName = "mssbridge-text"
+
+// TextFilterScript passes plain text to the bridge as it was printed, inside the same PJL
+// envelope pdftopdf writes around a PDF, so that the job's title and user are kept. CUPS calls
+// a filter with: job-id user title copies options [file]. Quotes and control characters are
+// taken out of the title and the user: they must not end the PJL string early. Copies are
+// ignored: the bridge sends a document once.
+const TextFilterScript = `#!/bin/sh
+# mssbridge-text: CUPS filter of the print queues "mssbridge printer install" makes; removed by
+# "mssbridge printer uninstall". Plain text reaches the bridge unchanged, in a PJL envelope
+# carrying the job's title and user.
+label() { printf '%s' "$1" | LC_ALL=C tr -d '\000-\037"\177'; }
+printf '\033%%-12345X@PJL JOB NAME = "%s"\r\n@PJL SET USERNAME = "%s"\r\n@PJL ENTER LANGUAGE = TEXT\r\n' "$(label "$3")" "$(label "$2")"
+if [ -n "$6" ]; then cat -- "$6" || exit 1; else cat || exit 1; fi
+printf '\033%%-12345X@PJL EOJ\r\n\033%%-12345X'
+`
+
+// CUPSPPD is the driver of the queue: a PDF printer, as cups-filters' generic one, except that
+// plain text is not turned into PDF by CUPS (texttopdf embeds fonts without a Unicode map,
+// whose text no reader can take back) but handed to textFilter, or sent as it is when
+// textFilter is "-"; the bridge lays it out itself. Everything else a desktop prints
+// (PostScript, images, office documents) still becomes PDF through cups-filters, and a PDF
+// gets pdftopdf's PJL envelope with the job's name and user. A4 by default, no margins (a
+// virtual printer: nothing is shrunk), and copies left to the "printer" (the bridge sends one).
+func CUPSPPD(textFilter string) string {
+	sizes := []struct{ name, pjl, dim string }{
+		{"A4", "A4", "595 842"}, {"A3", "A3", "842 1191"}, {"A5", "A5", "420 595"},
+		{"Letter", "LETTER", "612 792"}, {"Legal", "LEGAL", "612 1008"},
+	}
+	var b strings.Builder
+	b.WriteString(`*PPD-Adobe: "4.3"
+*% mssbridge: the print queue "mssbridge printer install" makes. PDF, and whatever CUPS turns
+*% into PDF, goes to the bridge's print listener as PDF; plain text goes as it was printed.
+*FormatVersion: "4.3"
+*FileVersion: "1.0"
+*LanguageVersion: English
+*LanguageEncoding: ISOLatin1
+*PCFileName: "MSSBRIDG.PPD"
+*Manufacturer: "mssbridge"
+*Product: "(mssbridge)"
+*ModelName: "mssbridge"
+*ShortNickName: "mssbridge MSSante"
+*NickName: "mssbridge MSSante (PDF, plain text)"
+*PSVersion: "(3010.000) 0"
+*LanguageLevel: "3"
+*ColorDevice: True
+*DefaultColorSpace: RGB
+*FileSystem: False
+*Throughput: "100"
+*LandscapeOrientation: Plus90
+*TTRasterizer: Type42
+*cupsVersion: 2.2
+*cupsManualCopies: False
+*cupsFilter2: "application/vnd.cups-pdf application/pdf 0 -"
+`)
+	fmt.Fprintf(&b, "*cupsFilter2: \"text/plain text/plain 0 %s\"\n", textFilter)
+	b.WriteString(`*JCLBegin: "<1B>%-12345X@PJL JOB<0A>"
+*JCLToPDFInterpreter: "@PJL ENTER LANGUAGE = PDF<0A>"
+*JCLEnd: "<1B>%-12345X@PJL EOJ <0A><1B>%-12345X"
+`)
+	for _, kw := range []string{"PageSize", "PageRegion"} {
+		title := map[string]string{"PageSize": "/Page Size", "PageRegion": ""}[kw]
+		fmt.Fprintf(&b, "*JCLOpenUI *%s%s: PickOne\n*OrderDependency: 100 JCLSetup *%s\n*Default%s: A4\n", kw, title, kw, kw)
+		for _, sz := range sizes {
+			fmt.Fprintf(&b, "*%s %s/%s: \"@PJL SET PAPER=%s<0A>\"\n", kw, sz.name, sz.name, sz.pjl)
+		}
+		fmt.Fprintf(&b, "*JCLCloseUI: *%s\n", kw)
+	}
+	b.WriteString("*DefaultImageableArea: A4\n")
+	for _, sz := range sizes {
+		fmt.Fprintf(&b, "*ImageableArea %s/%s: \"0 0 %s\"\n", sz.name, sz.name, sz.dim)
+	}
+	b.WriteString("*DefaultPaperDimension: A4\n")
+	for _, sz := range sizes {
+		fmt.Fprintf(&b, "*PaperDimension %s/%s: \"%s\"\n", sz.name, sz.name, sz.dim)
+	}
+	b.WriteString("*DefaultFont: Courier\n*Font Courier: Standard \"(002.004S)\" Standard ROM\n")
+	return b.String()
+}
+
+// cupsFilterDir is the folder where CUPS runs filters from (ServerBin/filter) when
+// cups-filters is installed there (its pdftopdf, which our driver needs, is in it); "" when
+// there is none.
+func cupsFilterDir() string {
+	dirs := cupsServerBins
+	if b, err := os.ReadFile(cupsFilesConf); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "ServerBin" {
+				dirs = append([]string{f[1]}, dirs...)
+			}
+		}
+	}
+	for _, d := range dirs {
+		fd := filepath.Join(d, "filter")
+		if _, err := os.Stat(filepath.Join(fd, "pdftopdf")); err == nil {
+			return fd
+		}
+	}
+	return ""
+}
+
 // CUPSInstallArgs are lpadmin's arguments: the queue enabled and accepting (-E after -p),
-// the listener as an AppSocket device, the generic PDF driver, not shared on the network, and
-// a job that fails to reach the bridge (stopped, restarting) retried rather than stopping the
-// queue.
+// the listener as an AppSocket device, the driver, not shared on the network, and a job that
+// fails to reach the bridge (stopped, restarting) retried rather than stopping the queue.
 func CUPSInstallArgs(q Queue, m Model) []string {
 	args := []string{"-p", q.Name, "-E", "-v", q.DeviceURI()}
 	args = append(args, m.args()...)
@@ -165,28 +278,69 @@ func (q Queue) DeviceURI() string {
 	return "socket://" + net.JoinHostPort(q.Host, strconv.Itoa(q.Port))
 }
 
-// InstallCUPS adds (or updates) the queue and returns what lpstat says of it.
+// InstallCUPS adds (or updates) the queue and returns what lpstat says of it, and a line for
+// each thing that works less well than it should.
+//
+// With cups-filters, the queue gets our driver (CUPSPPD) and the text filter, both written
+// through run (install, lpadmin -P) so that a dry run shows them; lpadmin keeps its own copy
+// of the PPD, the temporary one is removed. The filter goes into CUPS's filter folder, which
+// needs root; without it, text still reaches the bridge unchanged, only without its title and
+// user.
 func InstallCUPS(ctx context.Context, run Runner, q Queue) (string, error) {
 	if err := q.Validate("linux"); err != nil {
 		return "", err
 	}
-	m, err := FindCUPSModel(ctx, run)
-	if err != nil && runtime.GOOS == "darwin" {
-		// macOS has no cups-filters: a raw queue passes on what applications print, which on
-		// macOS is PDF (a text file given to lp would arrive as text and fail with a reason).
-		m, err = Model{Name: "raw"}, nil
-	}
-	if err != nil {
-		return "", err
+	var notes []string
+	var m Model
+	if fd := cupsFilterDir(); fd != "" {
+		tmp, err := os.MkdirTemp("", "mssbridge-cups-")
+		if err != nil {
+			return "", fmt.Errorf("printer driver: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		filter := TextFilterName
+		if err := installTextFilter(ctx, run, tmp, fd); err != nil {
+			filter = "-"
+			notes = append(notes, fmt.Sprintf("plain text will reach the bridge without its job name and user: the CUPS filter %s was not installed (%v)", TextFilterName, err))
+		}
+		m = Model{File: filepath.Join(tmp, "mssbridge.ppd")}
+		if err := os.WriteFile(m.File, []byte(CUPSPPD(filter)), 0o600); err != nil {
+			return "", fmt.Errorf("printer driver: %w", err)
+		}
+	} else {
+		var err error
+		m, err = FindCUPSModel(ctx, run)
+		switch {
+		case err == nil:
+			notes = append(notes, "cups-filters' pdftopdf was not found in CUPS's filter folder: the generic PDF driver is used, and a plain text file printed will be held as unreadable")
+		case runtime.GOOS == "darwin":
+			// macOS has no cups-filters: a raw queue passes on what applications print, which on
+			// macOS is PDF; a text file given to lp arrives as text, which the bridge lays out.
+			m = Model{Name: "raw"}
+		default:
+			return "", err
+		}
 	}
 	if _, err := run(ctx, "lpadmin", CUPSInstallArgs(q, m)...); err != nil {
 		return "", err
 	}
 	out, err := run(ctx, "lpstat", "-v", q.Name)
-	return strings.TrimSpace(string(out)), err
+	return strings.Join(append([]string{strings.TrimSpace(string(out))}, notes...), "\n"), err
 }
 
-// UninstallCUPS removes the queue; ErrNotInstalled when there is none.
+// installTextFilter puts the text filter into CUPS's filter folder. It must be executable by
+// CUPS's filter user (lp), hence 0755, unlike the bridge's own files.
+func installTextFilter(ctx context.Context, run Runner, tmp, filterDir string) error {
+	src := filepath.Join(tmp, TextFilterName)
+	if err := os.WriteFile(src, []byte(TextFilterScript), 0o600); err != nil {
+		return err
+	}
+	_, err := run(ctx, "install", "-m", "0755", src, filepath.Join(filterDir, TextFilterName))
+	return err
+}
+
+// UninstallCUPS removes the queue; ErrNotInstalled when there is none. The text filter goes
+// too once no other queue uses it.
 func UninstallCUPS(ctx context.Context, run Runner, name string) error {
 	if err := validName(name, "linux"); err != nil {
 		return err
@@ -194,8 +348,40 @@ func UninstallCUPS(ctx context.Context, run Runner, name string) error {
 	if _, err := run(ctx, "lpstat", "-p", name); err != nil {
 		return ErrNotInstalled
 	}
-	_, err := run(ctx, "lpadmin", "-x", name)
-	return err
+	if _, err := run(ctx, "lpadmin", "-x", name); err != nil {
+		return err
+	}
+	removeTextFilter(ctx, run, name)
+	return nil
+}
+
+// removeTextFilter removes the text filter unless a queue other than name has it in its PPD.
+// When that cannot be known (the PPD folder unreadable), the filter stays: a few harmless
+// lines left behind are better than another mssbridge queue losing its text printing. A
+// failed removal is not an error of the uninstall either, for the same reason.
+func removeTextFilter(ctx context.Context, run Runner, name string) {
+	fd := cupsFilterDir()
+	if fd == "" {
+		return
+	}
+	path := filepath.Join(fd, TextFilterName)
+	if _, err := os.Stat(path); err != nil {
+		return
+	}
+	entries, err := os.ReadDir(cupsPPDDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Name() == name+".ppd" || !strings.HasSuffix(e.Name(), ".ppd") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(cupsPPDDir, e.Name()))
+		if err != nil || bytes.Contains(b, []byte(TextFilterName)) {
+			return
+		}
+	}
+	_, _ = run(ctx, "rm", "-f", path)
 }
 
 // --- Windows ------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
 package printer
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -80,11 +85,22 @@ type fakeRun struct {
 	calls   []string
 	answers map[string]string // command line prefix -> output
 	fails   map[string]bool
+	// files are the files named on the command lines, read when the command ran (the
+	// temporary PPD and filter are gone once InstallCUPS returns).
+	files map[string]string
 }
 
 func (f *fakeRun) run(_ context.Context, name string, args ...string) ([]byte, error) {
 	line := strings.Join(append([]string{name}, args...), " ")
 	f.calls = append(f.calls, line)
+	for _, a := range args {
+		if b, err := os.ReadFile(a); err == nil {
+			if f.files == nil {
+				f.files = map[string]string{}
+			}
+			f.files[a] = string(b)
+		}
+	}
 	for p := range f.fails {
 		if strings.HasPrefix(line, p) {
 			return nil, errors.New(p + ": failed")
@@ -96,6 +112,31 @@ func (f *fakeRun) run(_ context.Context, name string, args ...string) ([]byte, e
 		}
 	}
 	return nil, nil
+}
+
+// fakeCUPS points the package at a CUPS laid out in a temporary folder, with cups-filters'
+// pdftopdf or without it, and returns its filter and PPD folders.
+func fakeCUPS(t *testing.T, withFilters bool) (filterDir, ppdDir string) {
+	t.Helper()
+	root := t.TempDir()
+	filterDir, ppdDir = filepath.Join(root, "lib", "filter"), filepath.Join(root, "ppd")
+	for _, d := range []string{filterDir, ppdDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if withFilters {
+		if err := os.WriteFile(filepath.Join(filterDir, "pdftopdf"), nil, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved := []any{cupsServerBins, cupsFilesConf, cupsPPDDir, ppdDirs}
+	t.Cleanup(func() {
+		cupsServerBins, cupsFilesConf, cupsPPDDir, ppdDirs = saved[0].([]string), saved[1].(string), saved[2].(string), saved[3].([]string)
+	})
+	cupsServerBins, cupsFilesConf, cupsPPDDir = []string{filepath.Join(root, "lib")}, filepath.Join(root, "cups-files.conf"), ppdDir
+	ppdDirs = []string{t.TempDir()}
+	return filterDir, ppdDir
 }
 
 func TestFindCUPSModel(t *testing.T) {
@@ -115,33 +156,237 @@ func TestFindCUPSModel(t *testing.T) {
 	}
 }
 
+func TestCUPSPPD(t *testing.T) {
+	for _, filter := range []string{TextFilterName, "-"} {
+		ppd := CUPSPPD(filter)
+		for _, want := range []string{
+			// Text straight to the socket (through the filter or as it is), PDF after
+			// pdftopdf, which writes the PJL envelope with the job's name and user.
+			`*cupsFilter2: "text/plain text/plain 0 ` + filter + `"` + "\n",
+			`*cupsFilter2: "application/vnd.cups-pdf application/pdf 0 -"` + "\n",
+			`*JCLBegin: "<1B>%-12345X@PJL JOB<0A>"`,
+			`*JCLToPDFInterpreter: "@PJL ENTER LANGUAGE = PDF<0A>"`,
+			"*DefaultPageSize: A4\n",
+			`*ImageableArea A4/A4: "0 0 595 842"`,
+		} {
+			if !strings.Contains(ppd, want) {
+				t.Errorf("PPD (filter %s) lacks %q", filter, want)
+			}
+		}
+		// With one cupsFilter2 line, CUPS ignores every cupsFilter line: there must be none,
+		// nor a filter for a type that is not ours to take as it is.
+		if strings.Contains(ppd, "*cupsFilter:") || strings.Count(ppd, "*cupsFilter2:") != 2 {
+			t.Errorf("PPD filters:\n%s", ppd)
+		}
+		if tool, err := exec.LookPath("cupstestppd"); err == nil {
+			path := filepath.Join(t.TempDir(), "mssbridge.ppd")
+			if err := os.WriteFile(path, []byte(ppd), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(tool, "-q", path).CombinedOutput()
+			if err != nil {
+				t.Errorf("cupstestppd refuses the PPD: %v\n%s", err, out)
+			}
+		}
+	}
+}
+
+// The text filter, run as CUPS runs it: the text comes out as it went in, inside an envelope
+// that Parse reads back, whatever the title holds.
+func TestTextFilterScript(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, TextFilterName)
+	if err := os.WriteFile(script, []byte(TextFilterScript), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	text := []byte("  Cher confr\xe8re,\n#MSS-TO: dr.martin@hopital-test.mssante.fr\n\fpage 2 \"$(id)\"")
+	doc := filepath.Join(dir, "d00012-001")
+	if err := os.WriteFile(doc, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, title, user string
+		args              []string // after the options
+		stdin             bool
+		wantJob, wantUser string
+	}{
+		{name: "file", title: "Compte rendu Hélène.txt", user: "msecretaire", args: []string{doc},
+			wantJob: "Compte rendu Hélène.txt", wantUser: "msecretaire"},
+		{name: "stdin", title: "(stdin)", user: "root", stdin: true, wantJob: "(stdin)", wantUser: "root"},
+		{name: "hostile title", title: "a\"\r\n@PJL SET USERNAME = \"x\"\n\x1b%-12345X$(touch pwned)`id`", user: "u\"ser", args: []string{doc},
+			wantJob: "a@PJL SET USERNAME = x%-12345X$(touch pwned)`id`", wantUser: "user"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(sh, append([]string{script, "12", tc.user, tc.title, "2", "media=A4"}, tc.args...)...)
+			cmd.Dir = dir
+			if tc.stdin {
+				cmd.Stdin = bytes.NewReader(text)
+			}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("filter: %v", err)
+			}
+			s := Parse(out)
+			if s.Format != Text || !bytes.Equal(s.Body, text) {
+				t.Errorf("format %v, body %q; want the text as it was", s.Format, s.Body)
+			}
+			if s.JobName != tc.wantJob || s.User != tc.wantUser || s.Language != "TEXT" {
+				t.Errorf("job %q user %q language %q; want %q %q TEXT", s.JobName, s.User, s.Language, tc.wantJob, tc.wantUser)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "pwned")); err == nil {
+				t.Error("the title was run by the shell")
+			}
+		})
+	}
+	// A file CUPS cannot give: the filter fails, and CUPS retries the job.
+	if err := exec.Command(sh, script, "12", "u", "t", "1", "", filepath.Join(dir, "absent")).Run(); err == nil {
+		t.Error("the filter succeeded without its file")
+	}
+}
+
+func TestCUPSFilterDir(t *testing.T) {
+	filterDir, _ := fakeCUPS(t, true)
+	if got := cupsFilterDir(); got != filterDir {
+		t.Errorf("filter dir %q, want %q", got, filterDir)
+	}
+	// cups-files.conf's ServerBin comes first.
+	other := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(other, "filter"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "filter", "pdftopdf"), nil, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cupsFilesConf, []byte("# conf\nServerBin "+other+"\nLogLevel warn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := cupsFilterDir(); got != filepath.Join(other, "filter") {
+		t.Errorf("filter dir %q, want the one cups-files.conf names", got)
+	}
+	fakeCUPS(t, false)
+	if got := cupsFilterDir(); got != "" {
+		t.Errorf("filter dir %q without pdftopdf", got)
+	}
+}
+
 func TestInstallUninstallCUPS(t *testing.T) {
-	f := &fakeRun{
-		answers: map[string]string{"lpinfo -m": "lsb/usr/cupsfilters/Generic-PDF_Printer-PDF.ppd Generic PDF Printer\n",
-			"lpstat -v": "device for q1: socket://127.0.0.1:9100\n"},
-	}
-	out, err := InstallCUPS(context.Background(), f.run, Queue{"q1", "127.0.0.1", 9100})
-	if err != nil || out != "device for q1: socket://127.0.0.1:9100" {
-		t.Fatalf("install: %q, %v", out, err)
-	}
-	if !slices.ContainsFunc(f.calls, func(c string) bool {
-		return strings.HasPrefix(c, "lpadmin -p q1 -E -v socket://127.0.0.1:9100 -m lsb/")
-	}) {
-		t.Errorf("calls %q", f.calls)
-	}
-	if err := UninstallCUPS(context.Background(), f.run, "q1"); err != nil {
-		t.Errorf("uninstall: %v", err)
-	}
-	if f.calls[len(f.calls)-1] != "lpadmin -x q1" {
-		t.Errorf("last call %q", f.calls[len(f.calls)-1])
-	}
-	f = &fakeRun{fails: map[string]bool{"lpstat -p": true}}
-	if err := UninstallCUPS(context.Background(), f.run, "q1"); !errors.Is(err, ErrNotInstalled) {
-		t.Errorf("uninstall of a missing queue: %v", err)
-	}
-	if _, err := InstallCUPS(context.Background(), f.run, Queue{"bad name", "127.0.0.1", 9100}); err == nil || len(f.calls) > 1 {
-		t.Errorf("a bad name reached lpadmin: %v %q", err, f.calls)
-	}
+	ctx := context.Background()
+	lpstat := map[string]string{"lpstat -v": "device for q1: socket://127.0.0.1:9100\n"}
+	t.Run("our driver and the text filter", func(t *testing.T) {
+		filterDir, _ := fakeCUPS(t, true)
+		f := &fakeRun{answers: lpstat}
+		out, err := InstallCUPS(ctx, f.run, Queue{"q1", "127.0.0.1", 9100})
+		if err != nil || out != "device for q1: socket://127.0.0.1:9100" {
+			t.Fatalf("install: %q, %v", out, err)
+		}
+		if len(f.calls) != 3 {
+			t.Fatalf("calls %q", f.calls)
+		}
+		inst := strings.Fields(f.calls[0])
+		if len(inst) != 5 || strings.Join(inst[:3], " ") != "install -m 0755" || inst[4] != filepath.Join(filterDir, TextFilterName) {
+			t.Fatalf("filter install: %q", f.calls[0])
+		}
+		if f.files[inst[3]] != TextFilterScript {
+			t.Errorf("the filter installed is not the script:\n%s", f.files[inst[3]])
+		}
+		lp := strings.Fields(f.calls[1])
+		if !strings.HasPrefix(f.calls[1], "lpadmin -p q1 -E -v socket://127.0.0.1:9100 -P ") || !strings.HasSuffix(f.calls[1], " -o printer-error-policy=retry-job") {
+			t.Fatalf("lpadmin: %q", f.calls[1])
+		}
+		ppd := lp[7]
+		if f.files[ppd] != CUPSPPD(TextFilterName) {
+			t.Errorf("lpadmin was given another PPD:\n%s", f.files[ppd])
+		}
+		if _, err := os.Stat(ppd); err == nil {
+			t.Errorf("the temporary PPD %s was left behind", ppd)
+		}
+	})
+	t.Run("filter not installable: text passes as it is", func(t *testing.T) {
+		fakeCUPS(t, true)
+		f := &fakeRun{answers: lpstat, fails: map[string]bool{"install ": true}}
+		out, err := InstallCUPS(ctx, f.run, Queue{"q1", "127.0.0.1", 9100})
+		if err != nil || !strings.Contains(out, "without its job name and user") {
+			t.Fatalf("install: %q, %v", out, err)
+		}
+		lp := strings.Fields(f.calls[1])
+		if f.files[lp[7]] != CUPSPPD("-") {
+			t.Errorf("PPD:\n%s", f.files[lp[7]])
+		}
+	})
+	t.Run("no pdftopdf: the generic driver", func(t *testing.T) {
+		fakeCUPS(t, false)
+		f := &fakeRun{answers: map[string]string{"lpinfo -m": "lsb/usr/cupsfilters/Generic-PDF_Printer-PDF.ppd Generic PDF Printer\n",
+			"lpstat -v": lpstat["lpstat -v"]}}
+		out, err := InstallCUPS(ctx, f.run, Queue{"q1", "127.0.0.1", 9100})
+		if err != nil || !strings.Contains(out, "held as unreadable") {
+			t.Fatalf("install: %q, %v", out, err)
+		}
+		if !slices.ContainsFunc(f.calls, func(c string) bool {
+			return strings.HasPrefix(c, "lpadmin -p q1 -E -v socket://127.0.0.1:9100 -m lsb/")
+		}) || slices.ContainsFunc(f.calls, func(c string) bool { return strings.HasPrefix(c, "install ") }) {
+			t.Errorf("calls %q", f.calls)
+		}
+	})
+	t.Run("no cups-filters at all", func(t *testing.T) {
+		if runtime.GOOS == "darwin" {
+			t.Skip("macOS makes a raw queue")
+		}
+		fakeCUPS(t, false)
+		f := &fakeRun{answers: map[string]string{"lpinfo -m": "raw Raw Queue\n"}}
+		if _, err := InstallCUPS(ctx, f.run, Queue{"q1", "127.0.0.1", 9100}); err == nil || !strings.Contains(err.Error(), "cups-filters") {
+			t.Errorf("install without cups-filters: %v", err)
+		}
+		if slices.ContainsFunc(f.calls, func(c string) bool { return strings.HasPrefix(c, "lpadmin") }) {
+			t.Errorf("calls %q", f.calls)
+		}
+	})
+
+	t.Run("uninstall", func(t *testing.T) {
+		filterDir, ppdDir := fakeCUPS(t, true)
+		filter := filepath.Join(filterDir, TextFilterName)
+		write := func(path, s string) {
+			if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(filter, TextFilterScript)
+		write(filepath.Join(ppdDir, "q1.ppd"), CUPSPPD(TextFilterName))
+		write(filepath.Join(ppdDir, "q2.ppd"), CUPSPPD(TextFilterName))
+		write(filepath.Join(ppdDir, "office.ppd"), "*cupsFilter2: \"application/vnd.cups-pdf application/pdf 0 -\"\n")
+		// q2 still uses the filter: it stays.
+		f := &fakeRun{}
+		if err := UninstallCUPS(ctx, f.run, "q1"); err != nil {
+			t.Fatalf("uninstall: %v", err)
+		}
+		if strings.Join(f.calls, "; ") != "lpstat -p q1; lpadmin -x q1" {
+			t.Errorf("calls %q", f.calls)
+		}
+		// The last queue of ours: the filter goes with it.
+		os.Remove(filepath.Join(ppdDir, "q1.ppd"))
+		f = &fakeRun{}
+		if err := UninstallCUPS(ctx, f.run, "q2"); err != nil {
+			t.Fatalf("uninstall: %v", err)
+		}
+		if strings.Join(f.calls, "; ") != "lpstat -p q2; lpadmin -x q2; rm -f "+filter {
+			t.Errorf("calls %q", f.calls)
+		}
+		f = &fakeRun{fails: map[string]bool{"lpstat -p": true}}
+		if err := UninstallCUPS(ctx, f.run, "q1"); !errors.Is(err, ErrNotInstalled) {
+			t.Errorf("uninstall of a missing queue: %v", err)
+		}
+		f = &fakeRun{fails: map[string]bool{"lpadmin -x": true}}
+		if err := UninstallCUPS(ctx, f.run, "q2"); err == nil || slices.ContainsFunc(f.calls, func(c string) bool { return strings.HasPrefix(c, "rm ") }) {
+			t.Errorf("a failed lpadmin -x: %v, calls %q", err, f.calls)
+		}
+		f = &fakeRun{}
+		if _, err := InstallCUPS(ctx, f.run, Queue{"bad name", "127.0.0.1", 9100}); err == nil || len(f.calls) > 0 {
+			t.Errorf("a bad name reached lpadmin: %v %q", err, f.calls)
+		}
+	})
 }
 
 func TestWindowsScripts(t *testing.T) {

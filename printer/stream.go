@@ -11,11 +11,14 @@ import (
 type Format int
 
 const (
-	// Unknown is anything that is neither PDF nor PostScript: PCL, raster, plain text sent to
-	// a raw queue, garbage.
+	// Unknown is anything that is neither PDF, PostScript nor plain text: PCL, raster, images,
+	// garbage.
 	Unknown Format = iota
 	PDF
 	PostScript
+	// Text is plain text (UTF-8, Latin-1 or Windows-1252): what a "Text Only" driver, a raw
+	// queue, or the CUPS queue that `printer install` makes sends for a text file.
+	Text
 )
 
 func (f Format) String() string {
@@ -24,6 +27,8 @@ func (f Format) String() string {
 		return "pdf"
 	case PostScript:
 		return "postscript"
+	case Text:
+		return "text"
 	default:
 		return "unknown"
 	}
@@ -36,6 +41,8 @@ func (f Format) Ext() string {
 		return ".pdf"
 	case PostScript:
 		return ".ps"
+	case Text:
+		return ".txt"
 	default:
 		return ".bin"
 	}
@@ -77,8 +84,8 @@ const (
 // Unknown, with Body holding the whole stream so that a person can look at it.
 func Parse(data []byte) Stream {
 	s := Stream{}
-	body := stripHeader(data, &s)
-	body = bytes.TrimLeft(body, "\x04\x00\t\r\n\f ") // Ctrl-D: PostScript drivers' job separator
+	doc := stripHeader(data, &s)
+	body := bytes.TrimLeft(doc, "\x04\x00\t\r\n\f ") // Ctrl-D: PostScript drivers' job separator
 	body = stripTrailer(body)
 	if len(body) == 0 {
 		s.Empty = true
@@ -97,6 +104,11 @@ func Parse(data []byte) Stream {
 		}
 	}
 	if s.Format == Unknown {
+		// Text keeps its leading blank lines and indentation: they are its layout.
+		if text := stripTrailer(bytes.TrimLeft(doc, "\x04\x00")); LooksLikeText(text) {
+			s.Format, s.Body = Text, text
+			return s
+		}
 		s.Body = data
 		return s
 	}

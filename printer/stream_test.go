@@ -8,10 +8,16 @@ import (
 	"testing"
 )
 
-// The testdata streams were captured from CUPS 2.4.2 with cups-filters 1.28 (Debian 12): a queue
-// made with `lpadmin -p captest -E -v socket://127.0.0.1:19100 -m
-// lsb/usr/cupsfilters/Generic-PDF_Printer-PDF.ppd`, then `lp -d captest t.txt` (a text file,
-// turned into PDF by texttopdf) and `lp -d captest -t "Mon CR" a.pdf`, read off the socket.
+// The testdata streams were captured from CUPS 2.4.2 with cups-filters 1.28 (Debian 12), read
+// off the socket:
+//   - cups-pdf.pjl, cups-text.pjl: a queue made with cups-filters' generic driver (`lpadmin -p
+//     captest -E -v socket://127.0.0.1:19100 -m lsb/usr/cupsfilters/Generic-PDF_Printer-PDF.ppd`,
+//     the fallback of InstallCUPS), then `lp -d captest -t "Mon CR" a.pdf` and `lp -d captest
+//     t.txt` (a text file, turned into a PDF by texttopdf, whose text no reader gets back);
+//   - cups-pdf-a4.pjl, cups-text-filter.pjl, cups-latin1-filter.pjl: a queue made by InstallCUPS
+//     (our driver, CUPSPPD, and the text filter), then `lp -t T-a.pdf a.pdf`, and `lp -t
+//     T-utf8.txt` / `lp -t T-latin1.txt` of a UTF-8 and a Latin-1 text file: the text arrives
+//     as it was printed, in a PJL envelope.
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
@@ -37,6 +43,10 @@ const samplePS = "%!PS-Adobe-3.0\n%%Title: (CR \\(echo\\) \\351chographie)\n%%Fo
 func TestParse(t *testing.T) {
 	cupsPDF := readTestdata(t, "cups-pdf.pjl")
 	cupsText := readTestdata(t, "cups-text.pjl")
+	cupsPDFA4 := readTestdata(t, "cups-pdf-a4.pjl")
+	cupsTextFilter := readTestdata(t, "cups-text-filter.pjl")
+	cupsLatin1 := readTestdata(t, "cups-latin1-filter.pjl")
+	utf8Text := "Bonjour Hélène,\n#MSS-TO: dr.martin@hopital-test.mssante.fr\nÉté 2024 – “œuvre” €\n\fpage 2"
 	bare := pdfPart(t, cupsPDF)
 	// A UEL inside the document, followed by something that is not PJL, is document data.
 	fakeUEL := append(append([]byte{}, bare[:len(bare)-5]...), []byte("\x1b%-12345Xstream data\n%%EOF")...)
@@ -73,7 +83,16 @@ func TestParse(t *testing.T) {
 		{name: "postscript, no envelope: DSC title (Latin-1) and user", in: []byte(samplePS), format: PostScript,
 			job: "CR (echo) échographie", user: "jdupont"},
 		{name: "PCL", in: []byte(pcl), format: Unknown, body: []byte(pcl), job: "scan", language: "PCL"},
-		{name: "plain text on a raw queue", in: []byte("Bonjour\n#MSS-TO: a@b.mssante.fr\n"), format: Unknown},
+		{name: "our CUPS driver, a PDF", in: cupsPDFA4, format: PDF, body: pdfPart(t, cupsPDFA4), job: "T-a.pdf", user: "root", language: "PDF"},
+		{name: "our CUPS driver, a UTF-8 text file", in: cupsTextFilter, format: Text, body: []byte(utf8Text),
+			job: "T-utf8.txt", user: "root", language: "TEXT"},
+		{name: "our CUPS driver, a Latin-1 text file", in: cupsLatin1, format: Text,
+			body: []byte("Bonjour H\xe9l\xe8ne,\n#MSS-TO: x@y.mssante.fr\n\xc9t\xe9 \xe0 No\xebl"), job: "T-latin1.txt", user: "root", language: "TEXT"},
+		{name: "plain text on a raw queue: indentation kept, end trimmed", in: []byte("\r\n   Bonjour\n#MSS-TO: a@b.mssante.fr\n\f\n"),
+			format: Text, body: []byte("\r\n   Bonjour\n#MSS-TO: a@b.mssante.fr")},
+		{name: "text in a PCL envelope", in: []byte("\x1b%-12345X@PJL JOB NAME=\"rapport\"\r\n@PJL ENTER LANGUAGE=PCL\r\nLigne 1\r\n\x1b%-12345X@PJL EOJ\r\n\x1b%-12345X"),
+			format: Text, body: []byte("Ligne 1"), job: "rapport", language: "PCL"},
+		{name: "text with an escape sequence", in: []byte("Bonjour \x1b[1mgras\x1b[0m\n"), format: Unknown},
 		{name: "garbage", in: garbage, format: Unknown, body: garbage},
 		{name: "empty connection", in: nil, empty: true},
 		{name: "PJL status query alone", in: []byte("\x1b%-12345X@PJL INFO STATUS\r\n\x1b%-12345X"), empty: true},
@@ -128,6 +147,7 @@ func TestFileName(t *testing.T) {
 		{"/home/x/../../etc/passwd", PDF, "passwd.pdf"},
 		{"", PDF, "impression.pdf"},
 		{"...", Unknown, "impression.bin"},
+		{"lettre.txt", Text, "lettre.txt"},
 		{"a:b*c?d", PDF, "a_b_c_d.pdf"},
 		{"Résultats v1.2 final", PDF, "Résultats v1.2 final.pdf"}, // "2 final" is no extension
 		{strings.Repeat("é", 80), PDF, strings.Repeat("é", 50) + ".pdf"},
@@ -145,6 +165,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("\x1b%-12345X@PJL ENTER LANGUAGE=PCL\n\x1bE"))
 	f.Add([]byte("\x1b%-12345X\x1b%-12345X@PJL\n@PJL JOB NAME=\"\n%!\x04\x1b%-12345X"))
 	f.Add([]byte("%%Title: (a\\"))
+	f.Add(readTestdata(f, "cups-text-filter.pjl"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := Parse(b)
 		if len(s.Body) > len(b) {
