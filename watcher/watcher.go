@@ -125,6 +125,8 @@ type Watcher struct {
 	log     *slog.Logger
 	scanReq chan struct{}
 	running atomic.Bool
+	// wakeups counts the turns of Run's loop: a busy loop shows there (tests read it).
+	wakeups atomic.Int64
 
 	// Set by New from the defaults above; tests in this package lower them.
 	maxTracked int
@@ -307,6 +309,10 @@ type loop struct {
 	fsw        *fsnotify.Watcher
 	watching   bool
 	eventsWarn bool // the "no events" warning was given
+	// rootID is the folder the last listing found at the input's path. A share mounted or
+	// unmounted there, or the folder deleted and made again, puts another folder at the same
+	// path: the events then still come from the old one, or from nothing, without any error.
+	rootID fs.FileInfo
 
 	lastScan    time.Time
 	scanAt      time.Time // a requested scan; zero: none
@@ -342,6 +348,7 @@ func (l *loop) run() error {
 		if l.fsw != nil {
 			events, errs = l.fsw.Events, l.fsw.Errors
 		}
+		l.w.wakeups.Add(1)
 		select {
 		case <-l.ctx.Done():
 			return nil
@@ -405,6 +412,24 @@ func (l *loop) setupEvents() {
 		l.eventsWarn = false
 	}
 	l.watching = true
+}
+
+// watchLost reports whether fsnotify dropped the folder's watch on its own: Linux ends a watch
+// without any event when the file system under it is unmounted.
+func (l *loop) watchLost() bool {
+	return l.watching && l.fsw != nil && len(l.fsw.WatchList()) == 0
+}
+
+// folderID is the identity of the folder at root now, nil when it cannot be had.
+func folderID(root string) fs.FileInfo {
+	fi, err := os.Stat(root)
+	if err != nil || !fi.IsDir() {
+		return nil
+	}
+	// On Windows os.SameFile reads the file id lazily, by path: later it would read the id of
+	// whatever folder is there then. Comparing fi with itself reads it now.
+	os.SameFile(fi, fi)
+	return fi
 }
 
 func (l *loop) dropEvents() {
@@ -511,15 +536,29 @@ func (l *loop) rescan(now time.Time) {
 	if err != nil {
 		if !l.dirErr {
 			l.dirErr = true
-			l.log.Warn("cannot list input folder; will retry at each rescan", "err", err)
+			l.log.Warn("cannot list input folder (a share gone, the folder removed?); documents dropped there are taken "+
+				"when it is back, tried again at each rescan", "rescan", l.opts().Rescan, "err", err)
 		}
 		return
 	}
-	if l.dirErr {
-		l.dirErr = false
-		l.log.Info("input folder readable again")
+	id := folderID(l.w.root)
+	replaced := id != nil && l.rootID != nil && !os.SameFile(id, l.rootID)
+	if id != nil {
+		l.rootID = id
+	}
+	if replaced || l.watchLost() {
+		l.dropEvents() // and watch the folder there now
 	}
 	l.setupEvents()
+	// Said once the folder there now is watched: from here a file dropped into it is seen.
+	switch {
+	case l.dirErr:
+		l.dirErr = false
+		l.log.Info("input folder readable again")
+	case replaced:
+		l.log.Warn("input folder replaced by another at the same path (a share mounted or unmounted, the folder " +
+			"made again); documents are taken from the one there now")
+	}
 
 	seen := make(map[string]bool, len(des))
 	var fresh []listed

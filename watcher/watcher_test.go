@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,6 +52,7 @@ type setup struct {
 	fail  func(r Ready, attempt int) error
 	block bool
 	files map[string][]byte // written before Run starts
+	dir   string            // the input folder; default a new temporary one
 }
 
 func start(t *testing.T, s setup) *harness {
@@ -63,6 +65,9 @@ func start(t *testing.T, s setup) *harness {
 		busy:     make(map[string]bool),
 		fail:     s.fail,
 		block:    s.block,
+	}
+	if s.dir != "" {
+		h.dir = s.dir
 	}
 	for name, data := range s.files {
 		h.write(name, data)
@@ -174,7 +179,7 @@ func (h *harness) claim(ctx context.Context, r Ready) error {
 		if p == "" {
 			continue
 		}
-		if err := os.Rename(p, filepath.Join(sub, filepath.Base(p))); err != nil {
+		if err := moveFile(p, filepath.Join(sub, filepath.Base(p))); err != nil {
 			return err
 		}
 	}
@@ -182,6 +187,22 @@ func (h *harness) claim(ctx context.Context, r Ready) error {
 	h.claims = append(h.claims, r)
 	h.mu.Unlock()
 	return nil
+}
+
+// moveFile renames, or copies and removes across file systems (an input on a mounted share).
+func moveFile(src, dst string) error {
+	err := os.Rename(src, dst)
+	if !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(dst, data, 0o600); err != nil {
+		return err
+	}
+	return os.Remove(src)
 }
 
 func (h *harness) write(name string, data []byte) {
