@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // pollEvery is how often a wait looks again: short against the bridge's own delays (quiet
@@ -80,7 +82,9 @@ func newCase(t *testing.T, o opts) *bridgeCase {
 	if err := os.WriteFile(c.cfgPath, []byte(c.config(o)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Cleanups run last-registered first: stop the bridge, then print what helps on failure.
+	// Cleanups run last-registered first: stop the bridge, print what helps on failure, then
+	// keep the configured log file (if any) before t.TempDir goes.
+	t.Cleanup(c.collectLogFile)
 	t.Cleanup(c.diagnose)
 	t.Cleanup(c.stop)
 	return c
@@ -123,7 +127,8 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// start runs `mssbridge run -c cfg` in the background, output to a log file of its own.
+// start runs `mssbridge run -c cfg` in the background, output to a log file of its own in
+// the suite's log folder (privacy_test.go searches them all once every test has run).
 func (c *bridgeCase) start() {
 	c.t.Helper()
 	c.mu.Lock()
@@ -131,11 +136,11 @@ func (c *bridgeCase) start() {
 	if c.cmd != nil {
 		c.t.Fatal("start: the bridge is already running")
 	}
-	logPath := filepath.Join(c.dir, fmt.Sprintf("bridge-%d.log", len(c.logs)+1))
-	f, err := os.Create(logPath)
+	f, err := newSuiteLog(c.t, kindRun, c.dir)
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	logPath := f.Name()
 	cmd := exec.Command(binPath, "run", "-c", c.cfgPath)
 	cmd.Dir = c.dir
 	cmd.Stdout, cmd.Stderr = f, f
@@ -214,11 +219,20 @@ func (c *bridgeCase) stop() {
 // cli runs one mssbridge command to its end and returns its output and exit status.
 func (c *bridgeCase) cli(args ...string) (string, int) {
 	c.t.Helper()
+	return c.cliInput("", args...)
+}
+
+// cliInput is cli with stdin as the command's standard input (`user add` reads the password
+// there).
+func (c *bridgeCase) cliInput(stdin string, args ...string) (string, int) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Dir = c.dir
+	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
+	c.keepCLIOutput(args, out)
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -228,6 +242,65 @@ func (c *bridgeCase) cli(args ...string) (string, int) {
 	default:
 		c.t.Fatalf("mssbridge %s: %v\n%s", strings.Join(args, " "), err, out)
 		return "", -1
+	}
+}
+
+// keepCLIOutput adds a command's output to the suite's logs: its slog records are searched
+// like the bridge's.
+func (c *bridgeCase) keepCLIOutput(args []string, out []byte) {
+	f, err := newSuiteLog(c.t, kindCLI, c.dir)
+	if err != nil {
+		c.t.Errorf("keep the output of mssbridge %s: %v", strings.Join(args, " "), err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "# mssbridge %s\n", strings.Join(args, " "))
+	if _, err := f.Write(out); err != nil {
+		c.t.Errorf("keep the output of mssbridge %s: %v", strings.Join(args, " "), err)
+	}
+}
+
+// collectLogFile copies the configuration's log.file, rotated ones included, into the suite's
+// logs: a test that sets it writes there as well as to the output the harness keeps.
+func (c *bridgeCase) collectLogFile() {
+	raw, err := os.ReadFile(c.cfgPath)
+	if err != nil {
+		return
+	}
+	var cfg struct {
+		Log struct {
+			File string `yaml:"file"`
+		} `yaml:"log"`
+	}
+	if yaml.Unmarshal(raw, &cfg) != nil || cfg.Log.File == "" {
+		return // a configuration the bridge refuses has written no log file either
+	}
+	p := cfg.Log.File
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(c.cfgPath), p) // relative to the configuration, as config.Load resolves it
+	}
+	rotated, _ := filepath.Glob(p + ".[0-9]*")
+	for _, src := range append([]string{p}, rotated...) {
+		if _, err := os.Stat(src); os.IsNotExist(err) {
+			continue
+		}
+		raw, err := os.ReadFile(src)
+		if err != nil {
+			c.t.Errorf("log.file %s: %v", src, err)
+			continue
+		}
+		f, err := newSuiteLog(c.t, kindFile, c.dir)
+		if err != nil {
+			c.t.Errorf("keep log.file %s: %v", src, err)
+			continue
+		}
+		_, err = f.Write(raw)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			c.t.Errorf("keep log.file %s: %v", src, err)
+		}
 	}
 }
 

@@ -54,9 +54,42 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "integration: setup failed:", err)
 			return 1
 		}
-		return m.Run()
+		logDir, keep, err := suiteLogDir()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "integration: suite log folder:", err)
+			return 1
+		}
+		suiteLogs.mu.Lock()
+		suiteLogs.dir = logDir
+		suiteLogs.mu.Unlock()
+		code := m.Run()
+		// After every test and its cleanups: no bridge writes any more (privacy_test.go).
+		if !checkSuiteLogs(os.Stdout) {
+			fmt.Println("FAIL")
+			code, keep = 1, true
+		}
+		if keep {
+			fmt.Printf("integration: the suite's logs are kept in %s\n", logDir)
+		} else {
+			os.RemoveAll(logDir)
+		}
+		return code
 	}()
 	os.Exit(code)
+}
+
+// suiteLogDir is where every bridge and command of the run logs: $MSSBRIDGE_IT_LOGS (kept),
+// else a temporary folder removed when the logs are clean.
+func suiteLogDir() (dir string, keep bool, err error) {
+	if dir = os.Getenv("MSSBRIDGE_IT_LOGS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", false, err
+		}
+		dir, err = os.MkdirTemp(dir, "run-"+runID+"-")
+		return dir, true, err
+	}
+	dir, err = os.MkdirTemp("", "mssbridge-it-logs-")
+	return dir, false, err
 }
 
 // prepare reads the CI env file, checks the tools the tests call and builds the binary.

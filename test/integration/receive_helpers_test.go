@@ -295,15 +295,21 @@ func msgID(name string) string {
 	return fmt.Sprintf("<%s-%s@medecin.mssante.fr>", name, runID)
 }
 
+// xdmPatient is the patient of the XDM packages the box receives (its INS is each test's);
+// privacy_test.go looks for it in the logs.
+var xdmPatient = xdm.Patient{INSOID: xdm.OIDINSNIRTest, FamilyName: "DUPONT",
+	GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"}
+
 // xdmPackage builds IHE_XDM.ZIP for pdf with the project's own xdm package: the patient with
 // this INS, a professional as author.
 func xdmPackage(t *testing.T, pdf []byte, insValue, title string) []byte {
 	t.Helper()
+	patient := xdmPatient
+	patient.INS = insValue
 	z, err := xdm.BuildXDM(xdm.Package{
 		Document: xdm.Document{
-			Title: title,
-			Patient: xdm.Patient{INS: insValue, INSOID: xdm.OIDINSNIRTest, FamilyName: "DUPONT",
-				GivenNames: "Marie Claire", BirthDate: "1956-03-12", Sex: "F"},
+			Title:   title,
+			Patient: patient,
 			Author: xdm.Author{RPPS: "10001234567", FamilyName: "MARTIN", GivenName: "Jean",
 				Organization: xdm.Organization{FINESS: "690000001", Name: "Cabinet du Dr Martin"}},
 			PDF: pdf,
