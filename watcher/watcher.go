@@ -537,7 +537,7 @@ func (l *loop) rescan(now time.Time) {
 		if !l.dirErr {
 			l.dirErr = true
 			l.log.Warn("cannot list input folder (a share gone, the folder removed?); documents dropped there are taken "+
-				"when it is back, tried again at each rescan", "rescan", l.opts().Rescan, "err", err)
+				"when it is back, tried again at each rescan", "rescan", l.opts().Rescan.String(), "err", err)
 		}
 		return
 	}

@@ -469,7 +469,7 @@ func TestServerCertRefusedUntilGiveUp(t *testing.T) {
 
 // A box set up for STARTTLS meets a server that does not offer it (a wrong port, or someone
 // in between who strips it): the client never goes on in clear.
-func TestStartTLSStrippedNeverSendsInClear(t *testing.T) {
+func TestServerCertNotSkippedWhenStartTLSIsStripped(t *testing.T) {
 	t.Parallel()
 	p := newBoxPKI(t)
 	f := startFakeSMTP(t, func(int) string { return "ok" })
