@@ -133,8 +133,10 @@ func (e *Error) ServerReply() string { return e.Reply }
 // French says what happened in words a secretary understands.
 func (e *Error) French() string {
 	switch {
-	case e.Class == ServerCert:
+	case e.Class == ServerCert && e.Err != nil:
 		return "Envoi différé, rien n'a été transmis : " + serverCertFrench(e.Err) + " (" + e.Err.Error() + ")"
+	case e.Class == ServerCert:
+		return "Envoi différé, rien n'a été transmis : " + serverCertFrench(nil)
 	case e.Class == Config && e.Err != nil && strings.Contains(e.Err.Error(), "STARTTLS"):
 		// Not the client certificate: a wrong port, a server set up without TLS, or someone
 		// in between who strips STARTTLS. Nothing goes in clear either way.
