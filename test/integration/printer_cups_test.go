@@ -122,10 +122,29 @@ func (c *bridgeCase) printedJob(state, name string) (jobFile, bool) {
 	return jobFile{}, false
 }
 
-// Printing through a real CUPS queue made by `mssbridge printer install`: a tagged PDF reaches
-// its recipient through the real Postfix; a plain text file (no tags) is held with its print
-// job's name and user; PostScript sent raw is converted and delivered; junk fails with a
-// reason; `printer uninstall` leaves no queue.
+// pdfText is the text poppler reads in a PDF: what a person, and our reader, gets back.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	tool, err := exec.LookPath("pdftotext")
+	if err != nil {
+		t.Fatalf("pdftotext is needed to read the delivered PDFs (.ci/run installs poppler-utils): %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool, "-enc", "UTF-8", path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// Printing through a real CUPS queue made by `mssbridge printer install`: a tagged PDF and a
+// tagged plain text file (UTF-8, accents) reach their recipients through the real Postfix, the
+// text readable in the PDF the bridge made of it; a plain text file with no tags is held,
+// readable, with its print job's name and user; PostScript sent raw is converted and
+// delivered; junk fails with a reason; `printer uninstall` leaves no queue and no filter.
 func TestPrinterCUPS(t *testing.T) {
 	if skipReason != "" {
 		t.Skip(skipReason)
@@ -136,17 +155,31 @@ func TestPrinterCUPS(t *testing.T) {
 
 	rcpt := addr("print", "pdf", "medecin.mssante.fr")
 	rcptPS := addr("print", "ps", "medecin.mssante.fr")
+	rcptTxt := addr("print", "txt", "medecin.mssante.fr")
 	d := doc{Name: "cr-imprime.pdf", Title: "Compte rendu imprime " + runID, To: []string{rcpt}, Patient: dupont(301)}
 	dPS := doc{Name: "cr-postscript.ps", Title: "Compte rendu PostScript " + runID, To: []string{rcptPS}, Patient: dupont(302)}
 	pdf := makePDF(t, d)
 	dir := t.TempDir()
 	pdfPath, txtPath := filepath.Join(dir, "cr-imprime.pdf"), filepath.Join(dir, "lettre.txt")
+	taggedPath := filepath.Join(dir, "cr-texte.txt")
 	if err := os.WriteFile(pdfPath, pdf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(txtPath, []byte("Bonjour,\nCeci est un courrier sans aucune etiquette MSS.\nCordialement.\n"), 0o644); err != nil {
+	if err := os.WriteFile(txtPath, []byte("Bonjour,\nCeci est un courrier sans aucune étiquette MSS.\nCordialement.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// What a clinical software prints to a text queue: the letter, then the tags, one a line.
+	txtTitle := "Compte rendu texte " + runID
+	tagged := "Centre Hospitalier Exemple – Service de cardiologie\n\n" +
+		"Échographie cardiaque : fraction d'éjection à 60 %, pas d'anomalie.\n\n" +
+		"Dr Hélène Lefèvre\n\n" +
+		"#MSS-TO: " + rcptTxt + "\n#MSS-PATIENT: " + dupont(303) + "\n#MSS-TITLE: " + txtTitle + "\n"
+	if err := os.WriteFile(taggedPath, []byte(tagged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	filter := filepath.Join("/usr/lib/cups/filter", "mssbridge-text")
+	_, statErr := os.Stat(filter)
+	filterBefore := statErr == nil
 
 	c.start()
 	c.waitFor("the print listener", 30*time.Second, func() (bool, string) {
@@ -168,8 +201,17 @@ func TestPrinterCUPS(t *testing.T) {
 		t.Fatalf("lpstat -v %s: %v\n%s", cupsQueue, err, dev)
 	}
 
-	pdfJob, txtJob := "CR-imprime-"+runID, "lettre-texte-"+runID
-	for _, p := range [][]string{{pdfJob, pdfPath}, {txtJob, txtPath}} {
+	// Our driver: plain text goes to the listener as it was printed, through our filter.
+	ppd, err := os.ReadFile("/etc/cups/ppd/" + cupsQueue + ".ppd")
+	if err != nil || !bytes.Contains(ppd, []byte(`*cupsFilter2: "text/plain text/plain 0 mssbridge-text"`)) {
+		t.Fatalf("the queue's PPD: %v\n%s", err, ppd)
+	}
+	if fi, err := os.Stat(filter); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("the text filter %s: %v %v", filter, fi, err)
+	}
+
+	pdfJob, txtJob, taggedJob := "CR-imprime-"+runID, "lettre-texte-"+runID, "cr-texte-"+runID
+	for _, p := range [][]string{{pdfJob, pdfPath}, {txtJob, txtPath}, {taggedJob, taggedPath}} {
 		if o, err := exec.Command("lp", "-d", cupsQueue, "-t", p[0], p[1]).CombinedOutput(); err != nil {
 			t.Fatalf("lp %s: %v\n%s", p[1], err, o)
 		}
@@ -178,14 +220,21 @@ func TestPrinterCUPS(t *testing.T) {
 	sendRaw(t, listen, pjl("CR-postscript-"+runID, "msecretaire", "POSTSCRIPT", []byte(dPS.postscript())))
 	sendRaw(t, listen, pjl("scan-"+runID, "msecretaire", "PCL", []byte("\x1bE\x1b*t300R\x1b*r1A garbage \x00\xff\x1bE")))
 
-	c.waitFor("the printed PDF and the PostScript at their recipients", 120*time.Second, func() (bool, string) {
-		a, b := maildirCount(rcpt), maildirCount(rcptPS)
-		return a > 0 && b > 0, fmt.Sprintf("%d message(s) for %s, %d for %s; lpstat: %s", a, rcpt, b, rcptPS, lpstatJobs())
+	c.waitFor("the printed PDF, the printed text and the PostScript at their recipients", 120*time.Second, func() (bool, string) {
+		a, b, x := maildirCount(rcpt), maildirCount(rcptPS), maildirCount(rcptTxt)
+		return a > 0 && b > 0 && x > 0, fmt.Sprintf("%d message(s) for %s, %d for %s, %d for %s; held %d, failed %d; lpstat: %s",
+			a, rcpt, b, rcptPS, x, rcptTxt, len(c.jobFiles("held")), len(c.jobFiles("failed")), lpstatJobs())
 	})
 	for _, r := range []struct {
 		addr  string
 		title string
-	}{{rcpt, d.Title}, {rcptPS, dPS.Title}} {
+		text  []string // read back from the attached PDF
+	}{
+		{rcpt, d.Title, nil},
+		{rcptPS, dPS.Title, nil},
+		{rcptTxt, txtTitle, []string{"Échographie cardiaque : fraction d'éjection à 60 %, pas d'anomalie.", "Dr Hélène Lefèvre",
+			"Centre Hospitalier Exemple – Service de cardiologie", "#MSS-TO: " + rcptTxt}},
+	} {
 		msgs, err := mailbox(r.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -203,6 +252,14 @@ func TestPrinterCUPS(t *testing.T) {
 		if !strings.Contains(m.Subject, r.title) {
 			t.Errorf("%s: Subject %q, want the title %q", r.addr, m.Subject, r.title)
 		}
+		if len(r.text) > 0 && len(m.PDFs) > 0 {
+			got := pdfText(t, m.PDFs[0].Data)
+			for _, want := range r.text {
+				if !strings.Contains(got, want) {
+					t.Errorf("%s: the attached PDF does not read %q; it reads:\n%s", r.addr, want, got)
+				}
+			}
+		}
 	}
 
 	var held, failed jobFile
@@ -216,7 +273,16 @@ func TestPrinterCUPS(t *testing.T) {
 		t.Errorf("held text file: printed_by %q, want root (lp ran as root)\n%s", u, held.Raw)
 	}
 	if !strings.HasSuffix(str(held.JSON, "file"), ".pdf") {
-		t.Errorf("held text file: file %q, want a PDF (CUPS's driver turned the text into PDF)", str(held.JSON, "file"))
+		t.Errorf("held text file: file %q, want a PDF (the listener lays the text out)", str(held.JSON, "file"))
+	}
+	// Held for want of a recipient, not because nobody can read it.
+	if strings.Contains(held.Raw, "illisible") {
+		t.Errorf("held text file: held as unreadable:\n%s", held.Raw)
+	}
+	if doc, err := os.ReadFile(filepath.Join(c.dataDir, "held", str(held.JSON, "document"))); err != nil {
+		t.Errorf("held text file: %v", err)
+	} else if got := pdfText(t, doc); !strings.Contains(got, "Ceci est un courrier sans aucune étiquette MSS.") {
+		t.Errorf("held text file: the PDF reads:\n%s", got)
 	}
 	if u := str(failed.JSON, "printed_by"); u != "msecretaire" {
 		t.Errorf("failed junk: printed_by %q, want msecretaire", u)
@@ -254,6 +320,9 @@ func TestPrinterCUPS(t *testing.T) {
 	}
 	if o, err := exec.Command("lpstat", "-p", cupsQueue).CombinedOutput(); err == nil {
 		t.Errorf("the queue is still there after printer uninstall:\n%s", o)
+	}
+	if _, err := os.Stat(filter); err == nil && !filterBefore {
+		t.Errorf("printer uninstall left the CUPS filter %s behind", filter)
 	}
 	out, code = c.cli("printer", "uninstall", "--name", cupsQueue)
 	if code != 0 || !strings.Contains(out, "not installed") {
