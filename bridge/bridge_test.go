@@ -192,6 +192,7 @@ func TestDropIsDeliveredByteIdentical(t *testing.T) {
 	if entries, _ := os.ReadDir(h.input); len(entries) != 0 {
 		t.Errorf("input not empty: %v", entries)
 	}
+	h.noSpoolLeft()
 	archived, err := filepath.Glob(filepath.Join(h.cfg.DataDir, "sent", "*", jobs[0].ID+".pdf"))
 	if err != nil || len(archived) != 1 {
 		t.Fatalf("archive: %v %v", archived, err)
@@ -261,6 +262,7 @@ func TestTemporaryThenSuccessKeepsMessageID(t *testing.T) {
 	if ds := h.op.Deliveries(); len(ds) != 1 || ds[0].MessageID != jobs[0].MessageID {
 		t.Errorf("deliveries %d", len(ds))
 	}
+	h.noSpoolLeft() // nor after the two deferred tries
 }
 
 func TestPermanentGoesToFailed(t *testing.T) {
@@ -281,6 +283,21 @@ func TestPermanentGoesToFailed(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(failed["last_error"]), "refusé le destinataire") {
 		t.Errorf("last_error not in plain French: %v", failed["last_error"])
+	}
+	h.noSpoolLeft()
+}
+
+// noSpoolLeft: the package and message a send writes in the spool are gone once it is over.
+func (h *harness) noSpoolLeft() {
+	h.t.Helper()
+	entries, err := os.ReadDir(filepath.Join(h.cfg.DataDir, "spool"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			h.t.Errorf("left in the spool after the send: %s", e.Name())
+		}
 	}
 }
 

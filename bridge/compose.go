@@ -1,7 +1,11 @@
 package bridge
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,7 +18,7 @@ import (
 
 // composeMessage writes the message a professional receives: a French subject, a short body
 // naming the document and the patient, and the PDF.
-func composeMessage(box config.Box, j store.Job, dec routing.Decision, res reading.Result, doc []byte, now time.Time) mail.Message {
+func composeMessage(box config.Box, j store.Job, dec routing.Decision, res reading.Result, doc mail.Attachment, now time.Time) mail.Message {
 	from := box.Address
 	title := firstNonEmpty(dec.Title, res.Document.Title)
 	subject := firstNonEmpty(dec.Subject, res.Document.Subject, title, "Document médical")
@@ -44,7 +48,7 @@ func composeMessage(box config.Box, j store.Job, dec routing.Decision, res readi
 		body.WriteString("Pour toute question sur ce document, adressez-vous au professionnel qui vous suit.\n")
 		fmt.Fprintf(&body, "\nMessage envoyé par %s via la messagerie sécurisée de santé.\n", from)
 		return mail.Message{From: from, To: dec.To, Subject: subject, MessageID: j.MessageID, Date: now, Body: body.String(), Headers: headers,
-			Attachments: []mail.Attachment{{Filename: attachmentName(j, title), ContentType: "application/pdf", Data: doc}}}
+			Attachments: []mail.Attachment{withName(doc, attachmentName(j, title), "application/pdf")}}
 	}
 	if title != "" {
 		fmt.Fprintf(&body, "Veuillez trouver ci-joint le document « %s ».\n", title)
@@ -62,7 +66,7 @@ func composeMessage(box config.Box, j store.Job, dec routing.Decision, res readi
 	return mail.Message{
 		From: from, To: dec.To, Cc: dec.Cc, Subject: subject, MessageID: j.MessageID, Date: now,
 		Body: body.String(), Headers: headers,
-		Attachments: []mail.Attachment{{Filename: attachmentName(j, title), ContentType: "application/pdf", Data: doc}},
+		Attachments: []mail.Attachment{withName(doc, attachmentName(j, title), "application/pdf")},
 	}
 }
 
@@ -103,4 +107,55 @@ func frenchDate(iso string) string {
 		return ""
 	}
 	return t.Format("02/01/2006")
+}
+
+// withName is the document's attachment under the name and type the recipient sees.
+func withName(a mail.Attachment, name, contentType string) mail.Attachment {
+	a.Filename, a.ContentType = name, contentType
+	return a
+}
+
+// outgoing holds the files a send writes in the spool (the IHE XDM package, the message),
+// removed once the send is over whatever its outcome. A crash leaves them under names
+// safefile.CleanTemp recognises, and Recover removes them.
+type outgoing struct {
+	dir, job string
+	doc      *os.File // the job's PDF, opened for reading
+	files    []*os.File
+}
+
+// write fills a new spool file through fill and returns it as an attachment body.
+func (o *outgoing) write(kind string, fill func(io.Writer) error) (mail.Attachment, error) {
+	name := filepath.Join(o.dir, fmt.Sprintf(".%s-%s.%d-%d.tmp", o.job, kind, os.Getpid(), len(o.files)))
+	// The name is one safefile.CleanTemp removes after a crash: ".NAME.PID-N.tmp".
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return mail.Attachment{}, fmt.Errorf("spool %s: %w", kind, err)
+	}
+	o.files = append(o.files, f)
+	w := bufio.NewWriterSize(f, 64<<10)
+	if err := fill(w); err != nil {
+		return mail.Attachment{}, err
+	}
+	if err := w.Flush(); err != nil {
+		return mail.Attachment{}, fmt.Errorf("spool %s: %w", kind, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return mail.Attachment{}, fmt.Errorf("spool %s: %w", kind, err)
+	}
+	return mail.Attachment{Body: f, Size: st.Size()}, nil
+}
+
+// remove closes the document and removes what was written; it may be called again.
+func (o *outgoing) remove() {
+	if o.doc != nil {
+		o.doc.Close()
+		o.doc = nil
+	}
+	for _, f := range o.files {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	o.files = nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/mssbridge/mssbridge/safefile"
 	"github.com/mssbridge/mssbridge/store"
 	"github.com/mssbridge/mssbridge/watcher"
+	"github.com/mssbridge/mssbridge/xdm"
 )
 
 // pollEvery bounds how late a job released by another process (the CLI) or a retry whose time
@@ -366,41 +368,66 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		b.hold(ctx, j, []string{fmt.Sprintf("La boîte d'envoi %q n'existe pas dans la configuration", j.Box)})
 		return
 	}
-	doc, err := os.ReadFile(b.docPath(b.dirs.spool, j))
+	docFile, err := os.Open(b.docPath(b.dirs.spool, j))
 	if err != nil {
 		b.fail(ctx, j, "Le document n'a pas été retrouvé dans le dossier de travail : "+err.Error(), "")
 		return
 	}
-	msg := composeMessage(box, j, dec, res, doc, b.now())
-	xdmNote := "attached"
-	att, why, err := xdmAttachment(box, b.ruleNamed(dec.Rule), dec, res, doc, b.now())
-	if att != nil && excludedFromXDM(box.XDMExclude, append(append([]string{}, dec.To...), dec.Cc...)) {
-		att, why = nil, "a recipient cannot read IHE XDM"
-	}
-	switch {
-	case err != nil:
-		// The PDF still goes: every receiver reads it; the package is a convenience.
-		xdmNote = "not attached: " + err.Error()
-		b.log.Warn("IHE XDM package not built, sending the PDF alone", "job", j.ID, "err", err)
-	case att == nil:
-		xdmNote = "not attached: " + why
-	default:
-		msg.Attachments = append(msg.Attachments, *att)
-	}
-	raw, err := mail.Build(msg)
+	// Everything opened or written for the send is closed and removed before the job moves
+	// on: Windows renames no open file, and the spool keeps only the jobs' own files.
+	out := &outgoing{dir: b.dirs.spool, job: j.ID, doc: docFile}
+	defer out.remove()
+	st, err := docFile.Stat()
 	if err != nil {
-		b.fail(ctx, j, "Le message n'a pas pu être construit : "+err.Error(), "")
+		out.remove()
+		b.requeue(ctx, j, "Le document n'a pas pu être relu dans le dossier de travail : nouvel essai plus tard", "")
+		return
+	}
+	// The message is written to the spool and sent from there: a 14 MB PDF makes a 39 MB
+	// message with its package, which the bridge never holds in memory.
+	now := b.now()
+	msg := composeMessage(box, j, dec, res, mail.Attachment{Body: docFile, Size: st.Size()}, now)
+	xdmNote := "attached"
+	pkg, why := xdmPackage(box, b.ruleNamed(dec.Rule), dec, res, docFile, st.Size(), now)
+	if pkg != nil && excludedFromXDM(box.XDMExclude, append(append([]string{}, dec.To...), dec.Cc...)) {
+		pkg, why = nil, "a recipient cannot read IHE XDM"
+	}
+	if pkg == nil {
+		xdmNote = "not attached: " + why
+	} else {
+		att, err := out.write("xdm", func(w io.Writer) error { return xdm.BuildXDMTo(w, *pkg) })
+		switch {
+		case errors.Is(err, xdm.ErrInvalid):
+			// The PDF still goes: every receiver reads it; the package is a convenience.
+			xdmNote = "not attached: " + err.Error()
+			b.log.Warn("IHE XDM package not built, sending the PDF alone", "job", j.ID, "err", err)
+		case err != nil:
+			b.log.Error("write the IHE XDM package to the spool", "job", j.ID, "err", err)
+			out.remove()
+			b.requeue(ctx, j, "Le message n'a pas pu être préparé sur le disque (espace plein ?) : nouvel essai plus tard", "")
+			return
+		default:
+			att.Filename, att.ContentType = xdm.FileName, "application/zip"
+			msg.Attachments = append(msg.Attachments, att)
+		}
+	}
+	raw, err := out.write("eml", func(w io.Writer) error { return mail.Write(w, msg) })
+	if err != nil {
+		b.log.Error("write the message to the spool", "job", j.ID, "err", err)
+		out.remove()
+		b.requeue(ctx, j, "Le message n'a pas pu être préparé sur le disque (espace plein ?) : nouvel essai plus tard", "")
 		return
 	}
 	limit := int64(b.cfg.Sending.MaxMessageSize)
 	if box.MaxMessageSize > 0 {
 		limit = int64(box.MaxMessageSize)
 	}
-	if limit > 0 && int64(len(raw)) > limit {
-		b.fail(ctx, j, fmt.Sprintf("Le message (%d Ko) dépasse la taille maximale autorisée (%d Ko) : envoyez un document plus léger", len(raw)/1000, limit/1000), "")
+	if limit > 0 && raw.Size > limit {
+		out.remove()
+		b.fail(ctx, j, fmt.Sprintf("Le message (%d Ko) dépasse la taille maximale autorisée (%d Ko) : envoyez un document plus léger", raw.Size/1000, limit/1000), "")
 		return
 	}
-	now := b.now()
+	now = b.now()
 	j, err = b.store.Update(ctx, j.ID, func(x *store.Job) error {
 		x.State = store.StateSending
 		x.Tries++
@@ -411,15 +438,18 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 	})
 	if err != nil {
 		b.log.Error("mark sending", "job", j.ID, "err", err)
+		out.remove()
 		return
 	}
-	if err := b.record(ctx, j, "sending", map[string]string{"try": fmt.Sprint(j.Tries), "bytes": fmt.Sprint(len(raw)), "xdm": xdmNote}); err != nil {
+	if err := b.record(ctx, j, "sending", map[string]string{"try": fmt.Sprint(j.Tries), "bytes": fmt.Sprint(raw.Size), "xdm": xdmNote}); err != nil {
+		out.remove()
 		b.requeue(ctx, j, "Journal d'audit indisponible : envoi suspendu", "")
 		return
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, 2*b.cfg.Sending.Timeout+10*time.Second)
-	result, err := sender.Send(sendCtx, mail.Envelope{From: box.Address, To: append(append([]string{}, dec.To...), dec.Cc...), EnvelopeID: j.ID, Data: raw})
+	result, err := sender.Send(sendCtx, mail.Envelope{From: box.Address, To: append(append([]string{}, dec.To...), dec.Cc...), EnvelopeID: j.ID, Body: raw.Body, Size: raw.Size})
 	cancel()
+	out.remove()
 	// Whatever happened on the wire is recorded, even if a stop cancelled the send.
 	ctx = context.WithoutCancel(ctx)
 	if err == nil {
@@ -441,6 +471,11 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		b.log.Error("box configuration refused by the server", "job", j.ID, "box", j.Box, "stage", me.Stage, "err", me.Err)
 		b.fail(ctx, j, me.French(), me.ServerReply()+errText(me))
 	default:
+		if me.Class == mail.ServerCert {
+			// Nothing left: the operator's certificate is expired, unknown or for another
+			// name. Kept and retried, but someone must know today.
+			b.log.Error("the server's certificate is not trusted; the document waits", "job", j.ID, "box", j.Box, "stage", me.Stage, "err", me.Err)
+		}
 		if b.now().Sub(j.FirstTryAt) > b.cfg.Sending.GiveUpAfter {
 			b.fail(ctx, j, "Abandon après "+fmt.Sprint(j.Tries)+" essais : "+me.French(), me.ServerReply())
 			return

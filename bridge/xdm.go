@@ -1,31 +1,31 @@
 package bridge
 
 import (
-	"fmt"
+	"io"
 	"time"
 
 	"github.com/mssbridge/mssbridge/config"
 	"github.com/mssbridge/mssbridge/inbound"
-	"github.com/mssbridge/mssbridge/mail"
 	"github.com/mssbridge/mssbridge/reading"
 	"github.com/mssbridge/mssbridge/routing"
 	"github.com/mssbridge/mssbridge/xdm"
 )
 
-// xdmAttachment builds IHE_XDM.ZIP for a job when the MSSanté convention applies: the patient's
+// xdmPackage is the IHE XDM package of a job when the MSSanté convention applies: the patient's
 // INS is known and valid, the box names its responsible professional and structure, and
-// neither the box nor the rule opted out. It returns a nil attachment and why when it does not
-// apply; the PDF then travels alone, which every receiver can read.
-func xdmAttachment(box config.Box, rule *config.Rule, dec routing.Decision, res reading.Result, pdf []byte, now time.Time) (*mail.Attachment, string, error) {
+// neither the box nor the rule opted out. It returns nil and why when it does not apply; the
+// PDF then travels alone, which every receiver can read. The package reads the PDF from pdf
+// when it is written.
+func xdmPackage(box config.Box, rule *config.Rule, dec routing.Decision, res reading.Result, pdf io.ReaderAt, size int64, now time.Time) (*xdm.Package, string) {
 	switch {
 	case box.XDM == "never":
-		return nil, "box opted out", nil
+		return nil, "box opted out"
 	case rule != nil && rule.XDM != nil && !*rule.XDM:
-		return nil, "rule opted out", nil
+		return nil, "rule opted out"
 	case res.Patient.INS == "" || !res.Patient.INSKeyValid:
-		return nil, "no valid INS", nil
+		return nil, "no valid INS"
 	case box.Responsible == nil || box.Structure == nil:
-		return nil, "box has no responsible/structure", nil
+		return nil, "box has no responsible/structure"
 	}
 	org := xdm.Organization{FINESS: box.Structure.FINESS, SIRET: box.Structure.SIRET, Name: box.Structure.Name}
 	doc := xdm.Document{
@@ -36,8 +36,9 @@ func xdmAttachment(box config.Box, rule *config.Rule, dec routing.Decision, res 
 			GivenNames: res.Patient.GivenNames, BirthDate: res.Patient.BirthDate, Sex: res.Patient.Sex,
 			BirthPlace: res.Patient.BirthPlace,
 		},
-		Author: xdm.Author{RPPS: box.Responsible.RPPS, FamilyName: box.Responsible.FamilyName, GivenName: box.Responsible.GivenName, Organization: org},
-		PDF:    pdf,
+		Author:  xdm.Author{RPPS: box.Responsible.RPPS, FamilyName: box.Responsible.FamilyName, GivenName: box.Responsible.GivenName, Organization: org},
+		PDFFile: pdf,
+		PDFSize: size,
 	}
 	if rule != nil && rule.DocumentType != "" {
 		doc.Type = xdm.Code{Code: rule.DocumentType, System: xdm.SystemLOINC}
@@ -46,11 +47,7 @@ func xdmAttachment(box config.Box, rule *config.Rule, dec routing.Decision, res 
 	for _, a := range append(append([]string{}, dec.To...), dec.Cc...) {
 		pkg.Recipients = append(pkg.Recipients, xdm.Recipient{Address: a})
 	}
-	zip, err := xdm.BuildXDM(pkg)
-	if err != nil {
-		return nil, "", fmt.Errorf("build IHE XDM: %w", err)
-	}
-	return &mail.Attachment{Filename: "IHE_XDM.ZIP", ContentType: "application/zip", Data: zip}, "", nil
+	return &pkg, ""
 }
 
 func insOID(kind string) string {

@@ -279,6 +279,26 @@ type Envelope struct {
 	To         []string // every recipient, to and cc
 	EnvelopeID string   // the job id, echoed back in DSNs as Original-Envelope-Id
 	Data       []byte
+	// Body and Size, when Body is set, take the place of Data: the message is read from a
+	// file as it goes out, never held in memory (a 14 MB PDF makes a 39 MB message).
+	Body io.ReaderAt
+	Size int64
+}
+
+func (env Envelope) size() int64 {
+	if env.Body != nil {
+		return env.Size
+	}
+	return int64(len(env.Data))
+}
+
+// content reads the message from its start, each time it is called (a retry on another
+// connection sends it again).
+func (env Envelope) content() io.Reader {
+	if env.Body != nil {
+		return io.NewSectionReader(env.Body, 0, env.Size)
+	}
+	return bytes.NewReader(env.Data)
 }
 
 // Result tells what the server did with a message it accepted.
@@ -544,14 +564,14 @@ func (cl *Client) sendOn(ctx context.Context, c *smtp.Client, env Envelope) (Res
 
 	var res Result
 	res.DSN, _ = c.Extension("DSN")
-	mo := &smtp.MailOptions{Size: int64(len(env.Data))}
+	mo := &smtp.MailOptions{Size: env.size()}
 	if res.DSN {
 		mo.EnvelopeID = env.EnvelopeID
 		mo.Return = smtp.DSNReturnHeaders
 	}
-	if max, ok := c.MaxMessageSize(); ok && max > 0 && len(env.Data) > max {
-		return res, &Error{Class: Permanent, Stage: "mail", Err: fmt.Errorf("message of %d bytes is over the server's limit of %d bytes", len(env.Data), max),
-			Reply: fmt.Sprintf("message trop volumineux pour le serveur (%d octets, limite %d)", len(env.Data), max)}
+	if max, ok := c.MaxMessageSize(); ok && max > 0 && env.size() > int64(max) {
+		return res, &Error{Class: Permanent, Stage: "mail", Err: fmt.Errorf("message of %d bytes is over the server's limit of %d bytes", env.size(), max),
+			Reply: fmt.Sprintf("message trop volumineux pour le serveur (%d octets, limite %d)", env.size(), max)}
 	}
 	if err := c.Mail(env.From, mo); err != nil {
 		return res, classify("mail", "", ctxErr(ctx, err))
@@ -571,7 +591,7 @@ func (cl *Client) sendOn(ctx context.Context, c *smtp.Client, env Envelope) (Res
 	if err != nil {
 		return res, classify("data", "", ctxErr(ctx, err))
 	}
-	if _, err := io.Copy(w, bytes.NewReader(env.Data)); err != nil {
+	if _, err := io.Copy(w, env.content()); err != nil {
 		w.Close()
 		return res, classify("data", "", ctxErr(ctx, err))
 	}

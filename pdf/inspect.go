@@ -87,8 +87,40 @@ func InspectBytes(b []byte) (Info, error) {
 	return InspectReader(bytes.NewReader(b))
 }
 
+// MaxInspectBytes: pdfcpu reads every object of a file, streams included, into memory before
+// it says anything; a 50 MB scan held 50 MB of live heap at once and made 100 MB of
+// allocations, the largest part of the bridge's peak when it arrived beside other documents.
+// A file this large is a scan: its metadata is not read (ErrNotInspected), its text layer,
+// read page by page by PDFium, and its sidecar remain.
+const MaxInspectBytes = 16 << 20
+
+// ErrNotInspected: the file is over MaxInspectBytes, or nests objects deeper than pdfcpu
+// should be asked to parse (maxNesting); its Info dictionary and XMP packet are unknown. The
+// document itself may be perfectly readable.
+var ErrNotInspected = errors.New("pdf: file too large for its metadata to be read")
+
 // InspectReader is Inspect for any io.ReadSeeker.
 func InspectReader(rs io.ReadSeeker) (info Info, err error) {
+	size, err := rs.Seek(0, io.SeekEnd)
+	if err != nil {
+		return Info{}, fmt.Errorf("pdf: inspect: %w", err)
+	}
+	if size > MaxInspectBytes {
+		return Info{}, fmt.Errorf("%w (%d MB)", ErrNotInspected, size>>20)
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return Info{}, fmt.Errorf("pdf: inspect: %w", err)
+	}
+	deep, err := tooDeep(rs, maxNesting)
+	if err != nil {
+		return Info{}, fmt.Errorf("pdf: inspect: %w", err)
+	}
+	if deep {
+		return Info{}, fmt.Errorf("%w: objects nested more than %d levels deep", ErrNotInspected, maxNesting)
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return Info{}, fmt.Errorf("pdf: inspect: %w", err)
+	}
 	// pdfcpu turns its own internal failures into errors (fault.Catch) but re-panics anything
 	// else, such as an index out of range on a damaged file: no file may bring mssbridge down.
 	defer func() {

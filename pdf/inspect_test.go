@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -105,6 +106,41 @@ func TestInspectDamaged(t *testing.T) {
 			_, err := InspectBytes(b)
 			if !errors.Is(err, ErrUnreadable) {
 				t.Errorf("InspectBytes error = %v, want ErrUnreadable", err)
+			}
+		})
+	}
+}
+
+// A file over MaxInspectBytes is not handed to pdfcpu, which would hold all of it in memory:
+// the answer comes at once, without allocating anything near the file's size.
+func TestInspectSkipsLargeFiles(t *testing.T) {
+	sample := readFile(t, filepath.Join("testdata", "info.pdf"))
+	for _, tc := range []struct {
+		name string
+		size int
+		want error
+	}{
+		{"at the limit", MaxInspectBytes, nil},
+		{"over the limit", MaxInspectBytes + 1, ErrNotInspected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A valid document followed by padding inside a trailing comment: pdfcpu reads it.
+			b := make([]byte, 0, tc.size)
+			b = append(b, sample...)
+			b = append(b, '%')
+			for len(b) < tc.size-1 {
+				b = append(b, 'x')
+			}
+			b = append(b, '\n')
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := InspectBytes(b)
+			runtime.ReadMemStats(&after)
+			if skipped := errors.Is(err, ErrNotInspected); skipped != (tc.want != nil) {
+				t.Fatalf("InspectBytes(%d bytes) = %v, want %v", len(b), err, tc.want)
+			}
+			if tc.want != nil && after.TotalAlloc-before.TotalAlloc > 1<<20 {
+				t.Errorf("refusing a %d MB file allocated %d KB", len(b)>>20, (after.TotalAlloc-before.TotalAlloc)>>10)
 			}
 		})
 	}

@@ -78,3 +78,9 @@ func (b *budget) allocator() experimental.MemoryAllocator {
 		return &sliceMemory{buf: make([]byte, 0, min(capBytes, b.limit)), budget: b}
 	})
 }
+
+// WasmMemory reports the bytes of PDFium linear memory alive now and the most alive at once
+// since the process started, for diagnostics (the memory tests, /metrics).
+func WasmMemory() (inUse, peak int64) {
+	return wasmMemoryInUse.Load(), wasmMemoryPeak.Load()
+}

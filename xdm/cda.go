@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -23,10 +24,43 @@ func BuildCDA(d Document) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return buildCDA(d), nil
+	return buildCDA(d)
 }
 
-func buildCDA(d Document) []byte {
+// pdfMarker stands for the base64 PDF in the rendered header: the CDA is written as the
+// header up to it, the PDF encoded on the fly, and the rest (writeCDA).
+const pdfMarker = "\x00mssbridge-pdf\x00"
+
+func buildCDA(d Document) ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeCDA(&b, d); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeCDA writes the CDA of d to w, the PDF read from d as it goes.
+func writeCDA(w io.Writer, d Document) error {
+	// The body comes after every field a person typed: the last marker is the body's.
+	sk := cdaSkeleton(d)
+	i := bytes.LastIndex(sk, []byte(pdfMarker))
+	head, tail := sk[:i], sk[i+len(pdfMarker):]
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	enc := base64.NewEncoder(base64.StdEncoding, w)
+	if _, err := io.Copy(enc, d.pdfReader()); err != nil {
+		return fmt.Errorf("xdm: PDF into the CDA: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err := w.Write(tail)
+	return err
+}
+
+// cdaSkeleton renders the CDA with pdfMarker where the base64 PDF goes.
+func cdaSkeleton(d Document) []byte {
 	root := el("ClinicalDocument", "xmlns", nsHL7, "xmlns:xsi", nsXSI)
 	root.add(
 		el("realmCode", "code", defaultRealm),
@@ -84,7 +118,7 @@ func buildCDA(d Document) []byte {
 		)),
 	)
 	text := el("text", "mediaType", mediaTypePDF, "representation", representationB64)
-	text.raw = []byte(base64.StdEncoding.EncodeToString(d.PDF))
+	text.raw = []byte(pdfMarker)
 	root.add(el("component").add(el("nonXMLBody").add(text)))
 	return root.document()
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"regexp"
 	"strings"
@@ -94,6 +95,18 @@ type Document struct {
 	PracticeSetting        Code // TRE_A01; DefaultPracticeSetting when empty
 
 	PDF []byte // the document itself
+	// PDFFile and PDFSize, when PDFFile is set, take the place of PDF: the document is read
+	// from its file while the package is written (BuildXDMTo), never held in memory.
+	PDFFile io.ReaderAt
+	PDFSize int64
+}
+
+// pdfReader reads the document from its start.
+func (d Document) pdfReader() io.Reader {
+	if d.PDFFile != nil {
+		return io.NewSectionReader(d.PDFFile, 0, d.PDFSize)
+	}
+	return bytes.NewReader(d.PDF)
 }
 
 // Recipient is an intended recipient of an XDM package.
@@ -266,10 +279,15 @@ func (d Document) normalized() (Document, error) {
 			return d, err
 		}
 	}
-	if len(d.PDF) == 0 {
+	head := make([]byte, 1024)
+	n, err := io.ReadFull(d.pdfReader(), head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return d, fmt.Errorf("xdm: read the PDF: %w", err)
+	}
+	if n == 0 {
 		return d, invalid("le PDF est vide")
 	}
-	if !bytes.Contains(d.PDF[:min(len(d.PDF), 1024)], []byte("%PDF-")) {
+	if !bytes.Contains(head[:n], []byte("%PDF-")) {
 		return d, invalid("le contenu n'est pas un PDF")
 	}
 	return d, nil

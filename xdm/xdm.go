@@ -3,6 +3,8 @@ package xdm
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
@@ -36,39 +38,59 @@ const (
 // IHE_XDM/SUBSET01, METADATA.XML and DOC0001.XML (the CDA of p.Document). The metadata is
 // derived from the same normalized document as the CDA, so the two always agree.
 func BuildXDM(p Package) ([]byte, error) {
-	p, err := p.normalized()
-	if err != nil {
-		return nil, err
-	}
-	cda := buildCDA(p.Document)
-	meta, err := buildMetadata(p, docEntry{uri: documentName, hash: sha1Hex(cda), size: int64(len(cda))})
-	if err != nil {
-		return nil, err
-	}
 	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{
-		{"INDEX.HTM", indexHTM(p)},
-		{"README.TXT", readmeTXT(p)},
-		{subsetDir + "/" + metadataName, meta},
-		{subsetDir + "/" + documentName, cda},
-	} {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: p.SubmissionTime})
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(f.data); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
+	if err := BuildXDMTo(&b, p); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
 }
+
+// BuildXDMTo writes IHE_XDM.ZIP for p to w as BuildXDM builds it. With the PDF given as a file
+// (Document.PDFFile) nothing the size of the document is held in memory: the CDA is written
+// twice, once to learn its SHA-1 and size for METADATA.XML, once into the archive.
+func BuildXDMTo(w io.Writer, p Package) error {
+	p, err := p.normalized()
+	if err != nil {
+		return err
+	}
+	h := sha1.New()
+	size := &countWriter{}
+	if err := writeCDA(io.MultiWriter(h, size), p.Document); err != nil {
+		return err
+	}
+	meta, err := buildMetadata(p, docEntry{uri: documentName, hash: hex.EncodeToString(h.Sum(nil)), size: size.n})
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(w)
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"INDEX.HTM", bytesOf(indexHTM(p))},
+		{"README.TXT", bytesOf(readmeTXT(p))},
+		{subsetDir + "/" + metadataName, bytesOf(meta)},
+		{subsetDir + "/" + documentName, func(w io.Writer) error { return writeCDA(w, p.Document) }},
+	} {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: p.SubmissionTime})
+		if err != nil {
+			return err
+		}
+		if err := f.write(fw); err != nil {
+			return fmt.Errorf("xdm: write %s: %w", f.name, err)
+		}
+	}
+	return zw.Close()
+}
+
+func bytesOf(b []byte) func(io.Writer) error {
+	return func(w io.Writer) error { _, err := w.Write(b); return err }
+}
+
+// countWriter counts what is written through it.
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 func softwareVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {

@@ -564,3 +564,54 @@ func TestBuildXDMRejects(t *testing.T) {
 		})
 	}
 }
+
+// A package written from the PDF's file is the package built from its bytes, byte for byte,
+// and a file that fails while it is read fails the build instead of giving a short package.
+func TestBuildXDMToFromFile(t *testing.T) {
+	for _, c := range packageCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := c.pkg.normalized() // IDs fixed once, for both builds
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := BuildXDM(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fromFile := p
+			pdf := p.Document.PDF
+			fromFile.Document.PDF, fromFile.Document.PDFFile, fromFile.Document.PDFSize = nil, bytes.NewReader(pdf), int64(len(pdf))
+			var got bytes.Buffer
+			if err := BuildXDMTo(&got, fromFile); err != nil {
+				t.Fatal(err)
+			}
+			// Entry identifiers (urn:uuid) are drawn anew at each build: the CDA must be the same.
+			cda := subsetDir + "/" + documentName
+			if g, w := unzip(t, got.Bytes())[cda], unzip(t, want)[cda]; !bytes.Equal(g, w) || len(g) == 0 {
+				t.Fatalf("CDA from the file (%d bytes) differs from the CDA from memory (%d bytes)", len(g), len(w))
+			}
+			parsed, err := ParseXDM(got.Bytes())
+			if err != nil || !bytes.Equal(parsed.Document.PDF, pdf) {
+				t.Fatalf("ParseXDM: %v (PDF identical: %v)", err, err == nil && bytes.Equal(parsed.Document.PDF, pdf))
+			}
+
+			broken := fromFile
+			broken.Document.PDFFile = failingReaderAt{data: pdf, failAt: int64(len(pdf) / 2)}
+			if err := BuildXDMTo(io.Discard, broken); err == nil {
+				t.Fatal("a PDF file failing halfway gave no error")
+			}
+		})
+	}
+}
+
+type failingReaderAt struct {
+	data   []byte
+	failAt int64
+}
+
+func (f failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.failAt {
+		return 0, errors.New("disk read error")
+	}
+	return copy(p, f.data[off:]), nil
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -53,16 +52,9 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	return runBridge(ctx, cfg, newLogger(logOut, cfg.Log.Level), nil)
 }
 
-// softMemoryLimit: the project aims at a peak RSS under 150 MB; the Go heap is most of it.
-const softMemoryLimit = 120 << 20
-
 // runBridge runs until ctx ends; the demo and the service use it too.
 func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onEvent func(audit.Entry)) error {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit makes the collector work harder before the heap reaches it: the hospital
-		// servers this runs on are small, and a burst of hostile files peaked 10 MB lower with it.
-		debug.SetMemoryLimit(softMemoryLimit)
-	}
+	bridge.SetSoftMemoryLimit()
 	sp, err := trust.Load(cfg.Trust.DomainsFile)
 	if err != nil {
 		return configError{err}

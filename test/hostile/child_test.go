@@ -34,6 +34,7 @@ const (
 // childReport is what a child prints on its last line of output.
 type childReport struct {
 	PeakRSSKB int64         `json:"peak_rss_kb"` // VmHWM
+	AtPeak    *memSample    `json:"at_peak,omitempty"`
 	Results   []childResult `json:"results,omitempty"`
 	Jobs      []childJob    `json:"jobs,omitempty"`
 }
@@ -56,6 +57,7 @@ func runChild(mode string) error {
 	var rep childReport
 	switch mode {
 	case "read":
+		bridge.SetSoftMemoryLimit() // as `mssbridge run` does
 		rd, err := newReader(wasmCache, 2)
 		if err != nil {
 			return err
@@ -86,7 +88,12 @@ func runChild(mode string) error {
 		if err != nil {
 			return err
 		}
-		rd, err := newReader(wasmCache, 2)
+		bridge.SetSoftMemoryLimit() // as `mssbridge run` does
+		workers := 2
+		if n, err := strconv.Atoi(os.Getenv("HOSTILE_READERS")); err == nil {
+			workers = n
+		}
+		rd, err := newReader(wasmCache, workers)
 		if err != nil {
 			return err
 		}
@@ -97,6 +104,7 @@ func runChild(mode string) error {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		peak := sampleMemory(ctx)
 		done := make(chan error, 1)
 		go func() { done <- b.Run(ctx) }()
 		fmt.Println("ready")
@@ -110,6 +118,7 @@ func runChild(mode string) error {
 		rep.PeakRSSKB = peakRSSKB()
 		cancel()
 		<-done
+		rep.AtPeak = peak()
 		jobs, err := b.Store().List(context.Background(), store.Filter{})
 		if err != nil {
 			return err

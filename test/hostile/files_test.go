@@ -16,14 +16,12 @@ import (
 	gen "github.com/mssbridge/mssbridge/testdata/hostile"
 )
 
-// rssAimKB is the issue's aim: peak RSS under 150 MB whatever the input. Every hostile
-// document read alone meets it. Everything dropped at once (two heavy documents read side by
-// side while twenty letters are sent) measured 150 to 185 MB: rssCeilingKB is what is
-// asserted for that case, the figure is logged, and the report says what remains.
-const (
-	rssAimKB     = 150 * 1000
-	rssCeilingKB = 200 * 1000
-)
+// rssAimKB is the issue's aim: peak RSS under 150 MB whatever the input, asserted for every
+// hostile document read alone and for everything dropped at once. The children run with the
+// soft memory limit `mssbridge run` sets (bridge.SoftMemoryLimit); everything at once measured
+// 136–140 MB with it (150–185 MB before the message was written to the spool instead of
+// memory, pdfcpu was kept from huge and deeply nested files, and the limit was lowered).
+const rssAimKB = 150 * 1000
 
 // Each hostile document is read by the real reader in a fresh process; its peak RSS is the
 // cost of reading it (PDFium pool started from a warm compilation cache included). Two bombs
@@ -96,9 +94,10 @@ func TestReadingPeakRSSPerHostileFile(t *testing.T) {
 // process: each ends sent, held or failed as expected with a French reason, every good letter
 // is sent, the bridge is still running at the end, and its peak RSS is measured.
 //
-// Two environment variables help find where the memory goes: HOSTILE_ONLY=a.pdf,b.pdf drops
-// only those hostile files (with the 20 letters), HOSTILE_GOMEMLIMIT=80MiB runs the bridge
-// with that soft memory limit.
+// Environment variables help find where the memory goes: HOSTILE_ONLY=a.pdf,b.pdf drops only
+// those hostile files (with the 20 letters), HOSTILE_GOMEMLIMIT=80MiB runs the bridge with
+// that soft memory limit, HOSTILE_READERS=1 with one PDFium instance, and
+// HOSTILE_HEAPPROFILE=FILE writes a heap profile whenever the live heap reaches a new high.
 func TestHostileFilesDroppedTogether(t *testing.T) {
 	needProcRSS(t)
 	docs := fixtures(t)
@@ -237,11 +236,11 @@ sending: {retry_initial: 200ms, retry_max: 1s, timeout: 5s}
 		t.Errorf("%d messages delivered, want %d", sent, wantSent)
 	}
 	t.Logf("%d documents (%d hostile, 20 good) settled in %s; bridge peak RSS %d MB%s", len(want), len(want)-20, elapsed.Round(100*time.Millisecond), rep.PeakRSSKB/1000, table.String())
-	switch {
-	case rep.PeakRSSKB > rssCeilingKB:
-		t.Errorf("bridge peak RSS %d MB, over the %d MB ceiling", rep.PeakRSSKB/1000, rssCeilingKB/1000)
-	case rep.PeakRSSKB > rssAimKB:
-		t.Logf("ABOVE THE AIM: bridge peak RSS %d MB with everything dropped at once (aim < 150 MB)", rep.PeakRSSKB/1000)
+	if p := rep.AtPeak; p != nil {
+		t.Logf("at the highest RSS sample (%d MB): program file pages %d MB, Go heap objects %d MB, all Go memory %d MB, PDFium memories %d MB (most at once %d MB)", p.RSSMB, p.FileMB, p.GoHeapMB, p.GoTotalMB, p.WasmMB, p.WasmPeakMB)
+	}
+	if rep.PeakRSSKB > rssAimKB {
+		t.Errorf("bridge peak RSS %d MB with everything dropped at once, aim < 150 MB", rep.PeakRSSKB/1000)
 	}
 }
 
