@@ -302,6 +302,16 @@ func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string) er
 		return err
 	}
 	if _, err := os.Stat(dst); err != nil {
+		if _, derr := os.Stat(srcDir); errors.Is(derr, os.ErrNotExist) {
+			if _, serr := os.Stat(sidecarPath(b.dirs.spool, j)); errors.Is(serr, os.ErrNotExist) {
+				// The whole input folder is gone (a share unmounted), not the document: it is
+				// still on the share, and claimed anew, under a new job, when the folder is back.
+				if ferr := b.store.Forget(context.WithoutCancel(ctx), j.ID); ferr != nil {
+					return ferr
+				}
+				return fmt.Errorf("input folder unavailable, the document waits on it: %w", derr)
+			}
+		}
 		// Neither in the input nor in the spool: someone took it back before we could. Said
 		// in failed/ too, where a person looks.
 		reason := "Le fichier a disparu du dossier de dépôt avant d'avoir pu être pris en charge"

@@ -503,3 +503,51 @@ func TestPrintedPostScriptIsHeldWithTheListenersNote(t *testing.T) {
 		t.Errorf("reason %q", f[0].LastError)
 	}
 }
+
+// A claim interrupted while the whole input folder was gone (a share unmounted) is not a
+// vanished document: the row is forgotten, nothing lands in failed/, and the document, still
+// on the share, is claimed anew when the folder is back.
+func TestInterruptedClaimOnAVanishedInputFolderIsForgotten(t *testing.T) {
+	h := newHarness(t, nil)
+	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := h.cfg.Inputs[0]
+	j := store.Job{ID: store.NewID(time.Now()), Input: in.ID, Box: in.Box, SourceName: "a.pdf",
+		State: store.StateClaiming, MessageID: "<x@test>", CreatedAt: time.Now()}
+	if err := b.Store().Create(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	share := h.input + ".away" // the input folder is not there: the share is elsewhere
+	os.RemoveAll(h.input)
+	if err := os.MkdirAll(share, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(share, "a.pdf"), []byte(pdfLike("paul.mercier@medecin.mssante.fr")), 0o600)
+
+	b, err = Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := b.Store().List(context.Background(), store.Filter{})
+	b.Close()
+	if len(left) != 0 {
+		t.Errorf("jobs after recovery: %+v, want none", left)
+	}
+	if failed, _ := filepath.Glob(filepath.Join(h.cfg.DataDir, "failed", "*")); len(failed) != 0 {
+		t.Errorf("failed/ holds %v for a document still on the share", failed)
+	}
+
+	// The share is back: the document is claimed and sent.
+	os.RemoveAll(h.input)
+	if err := os.Rename(share, h.input); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	h.waitState(store.StateSent, 1)
+}

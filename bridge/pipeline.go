@@ -42,7 +42,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, in := range b.cfg.Inputs {
 		if err := safefile.MkdirAll(in.Path); err != nil {
-			return err
+			// A share not mounted yet must not stop the other inputs, the inboxes and the
+			// sending: its watcher waits for the folder and says when it is back.
+			b.log.Error("input folder unavailable; documents dropped there wait until it is back", "input", in.ID, "err", err)
 		}
 		w, err := watcher.New(watcher.Options{
 			InputID: in.ID, Path: in.Path, Quiet: b.cfg.Watch.Quiet, Rescan: b.cfg.Watch.Rescan,

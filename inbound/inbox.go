@@ -86,7 +86,12 @@ func Run(ctx context.Context, o Options) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		o.Logger.Warn("inbox connection lost, reconnecting", "box", o.Box, "in", delay.String(), "err", err)
+		if errors.Is(err, imapbox.ErrUntrustedServer) {
+			// Nothing was sent to that server, not even the password; an operator must act.
+			o.Logger.Error("the IMAP server's certificate is not trusted; mail stays on the server", "box", o.Box, "in", delay.String(), "err", err)
+		} else {
+			o.Logger.Warn("inbox connection lost, reconnecting", "box", o.Box, "in", delay.String(), "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

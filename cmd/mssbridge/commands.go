@@ -251,7 +251,7 @@ func cmdCheckConfig(ctx context.Context, e env, args []string) error {
 			var me *mail.Error
 			if errors.As(err, &me) {
 				fmt.Fprintf(e.stdout, "box %s: smtp %s:%d: FAILED (%s error at %s): %v\n", box.ID, box.SMTP.Host, box.SMTP.Port, me.Class, me.Stage, err)
-				if me.Class == mail.Config {
+				if me.Class == mail.Config || me.Class == mail.ServerCert {
 					fmt.Fprintf(e.stdout, "  %s\n", me.French())
 				}
 			} else {
