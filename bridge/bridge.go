@@ -379,6 +379,13 @@ func hashFile(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
+// leftByEarlierRun: the job was last touched before this bridge opened, so no live process is
+// working on it. A time after now (past what two processes' readings of one clock can differ
+// by) comes from a clock that went back since: the job was left too.
+func (b *Bridge) leftByEarlierRun(j store.Job) bool {
+	return j.UpdatedAt.Before(b.openedAt) || j.UpdatedAt.After(b.now().Add(clockJumpThreshold))
+}
+
 // Recover finishes what a crash interrupted: claims half done, sends in flight.
 //
 // Only the running service calls it: a CLI command opening the same data_dir must not touch
@@ -392,7 +399,7 @@ func (b *Bridge) Recover(ctx context.Context) error {
 		return err
 	}
 	for _, j := range claiming {
-		if !j.UpdatedAt.Before(b.openedAt) {
+		if !b.leftByEarlierRun(j) {
 			continue
 		}
 		in, ok := b.cfg.Input(j.Input)
@@ -411,7 +418,7 @@ func (b *Bridge) Recover(ctx context.Context) error {
 		return err
 	}
 	for _, j := range sending {
-		if !j.UpdatedAt.Before(b.openedAt) {
+		if !b.leftByEarlierRun(j) {
 			continue
 		}
 		// It may have reached the server: sending it again, with the same Message-ID, is the
@@ -425,6 +432,7 @@ func (b *Bridge) Recover(ctx context.Context) error {
 		}
 		b.log.Info("send interrupted by a stop, will send again with the same Message-ID", "job", j.ID)
 	}
+	b.settleClock(ctx) // the clock may have gone back while the bridge was stopped
 	return nil
 }
 

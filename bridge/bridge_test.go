@@ -50,6 +50,7 @@ func (lineReader) Read(_ context.Context, path, _ string) (reading.Result, error
 }
 
 type harness struct {
+	now   func() time.Time // the bridge's clock; time.Now when nil
 	t     *testing.T
 	op    *operator.Operator
 	cfg   *config.Config
@@ -108,7 +109,7 @@ func splitAddr(t *testing.T, addr string) (string, string) {
 
 func (h *harness) start() {
 	h.t.Helper()
-	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}, Now: h.now})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -108,7 +108,14 @@ func (b *Bridge) loop(ctx context.Context) {
 	defer wg.Wait()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	last := time.Now()
 	for {
+		now := time.Now()
+		if d := clockJump(last, now); d != 0 {
+			b.log.Warn("the system clock jumped", "by", d.Round(time.Second).String())
+			b.settleClock(ctx)
+		}
+		last = now
 		b.dispatch(ctx, workCtx, &wg, store.StateClaimed, readSlots, nil, b.readAndRoute)
 		b.dispatch(ctx, workCtx, &wg, store.StateRouted, nil, sendSlots, b.send)
 		select {
@@ -478,7 +485,7 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 			// name. Kept and retried, but someone must know today.
 			b.log.Error("the server's certificate is not trusted; the document waits", "job", j.ID, "box", j.Box, "stage", me.Stage, "err", me.Err)
 		}
-		if b.now().Sub(j.FirstTryAt) > b.cfg.Sending.GiveUpAfter {
+		if b.giveUp(j) {
 			b.fail(ctx, j, "Abandon après "+fmt.Sprint(j.Tries)+" essais : "+me.French(), me.ServerReply())
 			return
 		}
@@ -512,12 +519,17 @@ func (b *Bridge) requeue(ctx context.Context, j store.Job, reason, reply string)
 }
 
 func backoff(initial, maxDelay time.Duration, tries int) time.Duration {
+	// ±10% so that a whole queue deferred by one outage does not come back in one burst.
+	return time.Duration(float64(plainBackoff(initial, maxDelay, tries)) * (0.9 + 0.2*rand.Float64()))
+}
+
+// plainBackoff is the backoff without its jitter: initial, doubled each try, capped.
+func plainBackoff(initial, maxDelay time.Duration, tries int) time.Duration {
 	d := float64(initial) * math.Pow(2, float64(max(tries-1, 0)))
 	if d > float64(maxDelay) {
 		d = float64(maxDelay)
 	}
-	// ±10% so that a whole queue deferred by one outage does not come back in one burst.
-	return time.Duration(d * (0.9 + 0.2*rand.Float64()))
+	return time.Duration(d)
 }
 
 func (b *Bridge) sent(ctx context.Context, j store.Job, r mail.Result) {

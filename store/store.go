@@ -104,6 +104,9 @@ type Store interface {
 	// Forget removes a job that never held a document (a claim abandoned before its file
 	// moved); it refuses any other.
 	Forget(ctx context.Context, id string) error
+	// Reschedule moves to "to" every job in state whose NextAttempt is later than "after": a
+	// retry time no backoff could have set, left by a clock that went back.
+	Reschedule(ctx context.Context, state State, after, to time.Time) (int, error)
 	Close() error
 }
 
@@ -390,4 +393,14 @@ func (s *SQLite) Forget(ctx context.Context, id string) error {
 		return fmt.Errorf("forget job %s: not an abandoned claim", id)
 	}
 	return nil
+}
+
+// Reschedule moves to "to" the jobs in state whose next attempt is after "after".
+func (s *SQLite) Reschedule(ctx context.Context, state State, after, to time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET next_attempt = ? WHERE state = ? AND next_attempt > ?`, ms(to), string(state), ms(after))
+	if err != nil {
+		return 0, fmt.Errorf("reschedule %s jobs: %w", state, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
