@@ -55,6 +55,12 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 // runBridge runs until ctx ends; the demo and the service use it too.
 func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onEvent func(audit.Entry)) error {
 	bridge.SetSoftMemoryLimit()
+	// On Windows a data_dir made beforehand (by hand, on another drive) inherits its parent's
+	// ACL, often readable by every user: only the service may read the documents. Modes do this
+	// job elsewhere, and this does nothing there.
+	if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		logger.Warn("data folder access could not be restricted to the service and administrators", "err", err)
+	}
 	sp, err := trust.Load(cfg.Trust.DomainsFile)
 	if err != nil {
 		return configError{err}

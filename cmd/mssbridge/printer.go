@@ -55,8 +55,9 @@ const printerUsage = `usage: mssbridge printer install [--name NAME] [-c FILE | 
        mssbridge printer uninstall [--name NAME] [--dry-run]`
 
 // cmdPrinter adds or removes the operating system's print queue that sends to the listener:
-// CUPS (lpadmin, generic PDF driver) on Linux and macOS, PowerShell (Standard TCP/IP port and
-// the built-in « Microsoft Print to PDF » driver) on Windows.
+// CUPS on Linux and macOS (lpadmin with mssbridge's own PPD: PDF through pdftopdf, plain text
+// passed on as text), PowerShell on Windows (Standard TCP/IP port and the built-in
+// « Microsoft Print to PDF » driver).
 func cmdPrinter(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || (args[0] != "install" && args[0] != "uninstall") {
 		return usagef("%s", printerUsage)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -72,10 +71,8 @@ func TestDeskInBrowser(t *testing.T) {
 
 	// An account, created as IT would, the password on standard input.
 	const login, password = "secretariat", "mot de passe du secretariat"
-	add := exec.Command(binPath, "user", "add", login, "-c", c.cfgPath)
-	add.Stdin = strings.NewReader(password + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("mssbridge user add: %v\n%s", err, out)
+	if out, code := c.cliInput(password+"\n", "user", "add", login, "-c", c.cfgPath); code != 0 {
+		t.Fatalf("mssbridge user add: exit %d\n%s", code, out)
 	}
 
 	// Two letters without a recipient: the bridge holds them.
