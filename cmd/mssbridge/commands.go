@@ -56,9 +56,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onEvent func(audit.Entry)) error {
 	bridge.SetSoftMemoryLimit()
 	// On Windows a data_dir made beforehand (by hand, on another drive) inherits its parent's
-	// ACL, often readable by every user: only the service may read the documents. Modes do this
-	// job elsewhere, and this does nothing there.
-	if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// ACL, often readable by every user: only the service may read the documents. Only under
+	// the service manager, whose account is the one to keep (an administrator running `run` in
+	// a console would put their own in its place). Modes do this job elsewhere; it does nothing
+	// there.
+	if !service.UnderManager() {
+		// interactive: leave the ACL as it is
+	} else if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		logger.Warn("data folder access could not be restricted to the service and administrators", "err", err)
 	}
 	sp, err := trust.Load(cfg.Trust.DomainsFile)
