@@ -60,10 +60,10 @@ func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onE
 	// the service manager, whose account is the one to keep (an administrator running `run` in
 	// a console would put their own in its place). Modes do this job elsewhere; it does nothing
 	// there.
-	if !service.UnderManager() {
-		// interactive: leave the ACL as it is
-	} else if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		logger.Warn("data folder access could not be restricted to the service and administrators", "err", err)
+	if service.UnderManager() {
+		if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			logger.Warn("data folder access could not be restricted to the service and administrators", "err", err)
+		}
 	}
 	sp, err := trust.Load(cfg.Trust.DomainsFile)
 	if err != nil {
