@@ -586,19 +586,18 @@ func (b *Bridge) ruleNamed(name string) *config.Rule {
 }
 
 // watchCertificates warns in the log, at start and then daily, about a box's client
-// certificate that expires within 30 days: time enough to renew an IGC-Santé certificate.
+// certificate (SMTP, and IMAP when it is another file) that expires within 30 days: time enough to renew an IGC-Santé certificate.
 func (b *Bridge) watchCertificates(ctx context.Context) {
 	check := func() {
 		for _, box := range b.cfg.Boxes {
-			if box.SMTP.CertFile == "" {
-				continue
-			}
-			end, soon, err := mail.ExpiresWithin(box.SMTP.CertFile, mail.CertWarning)
-			switch {
-			case err != nil:
-				b.log.Warn("client certificate unreadable", "box", box.ID, "err", err)
-			case soon:
-				b.log.Warn("client certificate expires soon: renew it", "box", box.ID, "not_after", end.Format(time.RFC3339), "days_left", int(time.Until(end).Hours()/24))
+			for _, c := range box.ClientCerts() {
+				end, soon, err := mail.ExpiresWithin(c.File, mail.CertWarning)
+				switch {
+				case err != nil:
+					b.log.Warn("client certificate unreadable", "box", box.ID, "use", c.Use, "err", err)
+				case soon:
+					b.log.Warn("client certificate expires soon: renew it", "box", box.ID, "use", c.Use, "not_after", end.Format(time.RFC3339), "days_left", int(time.Until(end).Hours()/24))
+				}
 			}
 		}
 	}

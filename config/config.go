@@ -819,3 +819,22 @@ func (c *Config) Input(id string) (Input, bool) {
 	}
 	return Input{}, false
 }
+
+// ClientCert is one client certificate a box presents: to its SMTP or its IMAP server.
+type ClientCert struct {
+	Use  string // "smtp" or "imap"
+	File string
+}
+
+// ClientCerts lists the box's client certificate files, each once: the IMAP one only when it
+// is another file than the SMTP one.
+func (b Box) ClientCerts() []ClientCert {
+	var out []ClientCert
+	if b.SMTP.CertFile != "" {
+		out = append(out, ClientCert{"smtp", b.SMTP.CertFile})
+	}
+	if b.IMAP != nil && b.IMAP.CertFile != "" && b.IMAP.CertFile != b.SMTP.CertFile {
+		out = append(out, ClientCert{"imap", b.IMAP.CertFile})
+	}
+	return out
+}

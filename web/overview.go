@@ -291,16 +291,9 @@ func (srv *Server) certificates() []certInfo {
 	var out []certInfo
 	now := srv.now()
 	for _, b := range srv.cfg.Boxes {
-		files := []struct{ use, path string }{{"smtp", b.SMTP.CertFile}}
-		if b.IMAP != nil && b.IMAP.CertFile != "" && b.IMAP.CertFile != b.SMTP.CertFile {
-			files = append(files, struct{ use, path string }{"imap", b.IMAP.CertFile})
-		}
-		for _, f := range files {
-			if f.path == "" {
-				continue
-			}
-			ci := certInfo{Box: b.ID, Use: f.use, File: f.path}
-			cert, err := readCert(f.path)
+		for _, f := range b.ClientCerts() {
+			ci := certInfo{Box: b.ID, Use: f.Use, File: f.File}
+			cert, err := readCert(f.File)
 			if err != nil {
 				ci.Err, ci.Class = err.Error(), "bad"
 				out = append(out, ci)

@@ -356,19 +356,22 @@ func cmdStatus(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "box %s: the server does not offer delivery notifications (DSN)\n", box)
 	}
 	for _, box := range cfg.Boxes {
-		if box.SMTP.CertFile == "" {
-			continue
-		}
-		end, soon, err := mail.ExpiresWithin(box.SMTP.CertFile, mail.CertWarning)
-		switch {
-		case err != nil:
-			fmt.Fprintf(e.stdout, "box %s: client certificate unreadable: %v\n", box.ID, err)
-		case soon && end.Before(time.Now()):
-			fmt.Fprintf(e.stdout, "box %s: WARNING the client certificate EXPIRED on %s: nothing can be sent\n", box.ID, end.Local().Format("2006-01-02"))
-		case soon:
-			fmt.Fprintf(e.stdout, "box %s: WARNING the client certificate expires on %s (in %d days): order its renewal\n", box.ID, end.Local().Format("2006-01-02"), int(time.Until(end).Hours()/24))
-		default:
-			fmt.Fprintf(e.stdout, "box %s: client certificate valid until %s\n", box.ID, end.Local().Format("2006-01-02"))
+		for _, c := range box.ClientCerts() {
+			name := box.ID
+			if c.Use == "imap" {
+				name += " (imap)"
+			}
+			end, soon, err := mail.ExpiresWithin(c.File, mail.CertWarning)
+			switch {
+			case err != nil:
+				fmt.Fprintf(e.stdout, "box %s: client certificate unreadable: %v\n", name, err)
+			case soon && end.Before(time.Now()):
+				fmt.Fprintf(e.stdout, "box %s: WARNING the client certificate EXPIRED on %s: nothing can be %s\n", name, end.Local().Format("2006-01-02"), map[string]string{"smtp": "sent", "imap": "received"}[c.Use])
+			case soon:
+				fmt.Fprintf(e.stdout, "box %s: WARNING the client certificate expires on %s (in %d days): order its renewal\n", name, end.Local().Format("2006-01-02"), int(time.Until(end).Hours()/24))
+			default:
+				fmt.Fprintf(e.stdout, "box %s: client certificate valid until %s\n", name, end.Local().Format("2006-01-02"))
+			}
 		}
 	}
 	return nil
