@@ -27,7 +27,7 @@ const (
 	// 88 MB before the first letter, and only 10 to 20 MB of that is Go heap: PDFium's
 	// compiled code is 21 MB, the binary's mapped text and data 25 to 29 MB, the heap arena
 	// 35 MB resident (freed spans not yet given back), PDFium's linear memory 2 to 4 MB. The
-	// burst adds 13 to 14 MB (measured peak 101-102 MB). 130 MB leaves room for the collector
+	// burst adds 10 to 14 MB (measured peak 99-102 MB). 130 MB leaves room for the collector
 	// running late on a loaded machine, and still fails if each letter kept 30 kB.
 	burstRSSAimKB     = 100 * 1000
 	burstRSSCeilingKB = 130 * 1000
