@@ -104,6 +104,9 @@ type Store interface {
 	// Forget removes a job that never held a document (a claim abandoned before its file
 	// moved); it refuses any other.
 	Forget(ctx context.Context, id string) error
+	// NextAttempt is the earliest retry time after now of the jobs in state; ok is false when
+	// none waits.
+	NextAttempt(ctx context.Context, state State, now time.Time) (next time.Time, ok bool, err error)
 	// Reschedule moves to "to" every job in state whose NextAttempt is later than "after": a
 	// retry time no backoff could have set, left by a clock that went back.
 	Reschedule(ctx context.Context, state State, after, to time.Time) (int, error)
@@ -403,4 +406,17 @@ func (s *SQLite) Reschedule(ctx context.Context, state State, after, to time.Tim
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// NextAttempt is the earliest next attempt after now among the jobs in state.
+func (s *SQLite) NextAttempt(ctx context.Context, state State, now time.Time) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM jobs WHERE state = ? AND next_attempt > ?`, string(state), ms(now)).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next attempt of %s jobs: %w", state, err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(next.Int64), true, nil
 }

@@ -70,6 +70,9 @@ func runMain(args []string, e env) int {
 		}
 		return exitOK
 	}
+	if args[0] == compilePDFiumCmd { // not a user's command: see compilePDFiumApart
+		return exitCode(e, cmdCompilePDFium(context.Background(), args[1:]))
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue

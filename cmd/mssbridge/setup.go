@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/mssbridge/mssbridge/bridge"
 	"github.com/mssbridge/mssbridge/config"
@@ -93,6 +95,9 @@ func newReader(ctx context.Context, cfg *config.Config, sp *trust.Space) (*readi
 	} else if d, err := os.UserCacheDir(); err == nil {
 		cache = filepath.Join(d, "mssbridge", "wasm")
 	}
+	if cache != "" && !pdf.CacheReady(cache) {
+		compilePDFiumApart(ctx, cache)
+	}
 	ex, err := pdf.NewExtractor(ctx, pdf.ExtractorOptions{CacheDir: cache, Workers: 2})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start PDF reader: %w", err)
@@ -157,4 +162,36 @@ func currentUser() string {
 		}
 	}
 	return "cli"
+}
+
+// compilePDFiumCmd is the hidden command compilePDFiumApart runs.
+const compilePDFiumCmd = "internal-compile-pdfium"
+
+// compilePDFiumApart fills an empty compilation cache from a short-lived process of this
+// program. Compiling PDFium takes 310 to 340 MB at its peak, and a Go process keeps much of
+// what it once held: a service that compiled it itself stayed at 170 MB at rest; one that
+// loads the cache starts at 65 to 90 MB. When the child cannot run, the caller compiles in
+// process as before.
+func compilePDFiumApart(ctx context.Context, cache string) {
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, compilePDFiumCmd, cache)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	_ = cmd.Run()
+}
+
+// cmdCompilePDFium compiles PDFium into the cache folder given as its one argument.
+func cmdCompilePDFium(ctx context.Context, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s CACHE_DIR", compilePDFiumCmd)
+	}
+	ex, err := pdf.NewExtractor(ctx, pdf.ExtractorOptions{CacheDir: args[0], Workers: 1})
+	if err != nil {
+		return err
+	}
+	return ex.Close()
 }
