@@ -22,19 +22,15 @@ import (
 // core.
 const (
 	burstDocs = 1000
-	// burstRSSAimKB is the issue's aim, in the kB of /proc as files_test.go counts them.
-	// burstRSSCeilingKB is what is asserted. The bridge restarted on its warm cache holds
-	// 88 MB before the first letter, and only 10 to 20 MB of that is Go heap: PDFium's
-	// compiled code is 21 MB, the binary's mapped text and data 25 to 29 MB, the heap arena
-	// 35 MB resident (freed spans not yet given back), PDFium's linear memory 2 to 4 MB. The
-	// burst adds 10 to 14 MB (measured peak 99-102 MB). 130 MB leaves room for the collector
-	// running late on a loaded machine, and still fails if each letter kept 30 kB.
-	burstRSSAimKB     = 100 * 1000
-	burstRSSCeilingKB = 130 * 1000
-	// idleCPUShare is 0.1 % of one core. idleBusyShare, five times more, is what the tick
-	// of a known bug cannot explain: there the test fails whatever the BUG says.
-	idleCPUShare  = 0.001
-	idleBusyShare = 0.005
+	// burstRSSAimKB is the issue's aim, in the kB of /proc as files_test.go counts them, and
+	// what is asserted. The bridge restarted on its warm cache holds 65 to 67 MB before the
+	// first letter (PDFium's compiled code 21 MB, the binary's mapped text and data 25 to 29
+	// MB, the Go heap, PDFium's linear memory 2 to 4 MB); the burst adds about 25 MB:
+	// measured peak 90-91 MB. Before `run` gave memory back after start (debug.FreeOSMemory)
+	// it was 88 MB at rest and 99-102 MB at the peak.
+	burstRSSAimKB = 100 * 1000
+	// idleCPUShare is 0.1 % of one core, the issue's aim, asserted.
+	idleCPUShare = 0.001
 )
 
 // A DUI exports 1,000 letters at once (each written under a temporary name, then renamed into
@@ -320,19 +316,21 @@ routing:
 	peakSampled := rssPeak
 	smu.Unlock()
 	t.Logf("start-up peak RSS (VmHWM): first start, PDFium compiled into the cache, %d MB; restart on the warm cache %d MB", coldHWM/1000, startHWM/1000)
+	// The compilation (310-340 MB) happens in a short-lived child of its own: the service
+	// itself stays under the issue's 150 MB even on its very first start.
+	if coldHWM > 150*1000 {
+		t.Errorf("first start peaked at %d MB (aim < 150 MB whatever the input)", coldHWM/1000)
+	}
 	t.Logf("burst of %d letters (%d bytes each on average), renamed into the input in %s", burstDocs, docBytes/burstDocs, dropTook.Round(time.Millisecond))
 	t.Logf("burst time (drop -> last delivery): %s, %.1f docs/s", burstTook.Round(100*time.Millisecond), float64(burstDocs)/burstTook.Seconds())
-	t.Logf("RSS: before %d MB, peak sampled VmRSS %d MB, VmHWM %d MB (aim < %d MB, ceiling %d MB)", rssBefore/1000, peakSampled/1000, hwm/1000, burstRSSAimKB/1000, burstRSSCeilingKB/1000)
+	t.Logf("RSS: before %d MB, peak sampled VmRSS %d MB, VmHWM %d MB (aim < %d MB)", rssBefore/1000, peakSampled/1000, hwm/1000, burstRSSAimKB/1000)
 	t.Logf("file descriptors: before %d, peak %d, after %d (margin %d)\n  before: %s\n  after:  %s", fdBefore, fdPeak, fdAfter, fdMargin, kindsBefore, kindsAfter)
 	t.Logf("samples every 5 s:%s", series.String())
 	if fdAfter > fdBefore+fdMargin {
 		t.Errorf("file descriptors: %d before the burst, %d after it settled: a leak", fdBefore, fdAfter)
 	}
-	switch {
-	case hwm > burstRSSCeilingKB:
-		t.Errorf("peak RSS (VmHWM) %d MB, over the %d MB ceiling", hwm/1000, burstRSSCeilingKB/1000)
-	case hwm > burstRSSAimKB:
-		t.Logf("ABOVE THE AIM: peak RSS (VmHWM) %d MB during the burst of %d letters (aim < %d MB)", hwm/1000, burstDocs, burstRSSAimKB/1000)
+	if hwm > burstRSSAimKB {
+		t.Errorf("peak RSS (VmHWM) %d MB during the burst of %d letters, aim < %d MB", hwm/1000, burstDocs, burstRSSAimKB/1000)
 	}
 }
 
@@ -404,16 +402,10 @@ import:
 	share := cpu.Seconds() / wall.Seconds()
 	t.Logf("idle with 10 inputs and IMAP receiving (IDLE): %s CPU (utime+stime, %d ticks at %d Hz) over %s = %.3f %% of a core (aim < %.1f %%)",
 		cpu, c1-c0, hz, wall.Round(100*time.Millisecond), share*100, idleCPUShare*100)
-	switch {
-	case share >= idleBusyShare:
-		t.Errorf("idle CPU %.3f %% of a core: something polls busily (aim < %.1f %%)", share*100, idleCPUShare*100)
-	case share >= idleCPUShare:
-		// Profiled with perf on the child (perf record -g -p PID, 30 s idle, 2 kHz): 73 % of
-		// the samples are the loop's ticker, the rest the Go runtime (sysmon, scheduler) it
-		// wakes; the ten watchers' rescans are 2 %, IMAP IDLE nothing.
-		t.Skipf("BUG: bridge/pipeline.go, pollEvery (500 ms) and the ticker of Bridge.loop: at rest the loop wakes twice a second and runs "+
-			"store.Due twice (SQL prepared anew and all columns scanned each time), %.3f %% of a core here, aim < %.1f %%: "+
-			"wake on b.wake and at the earliest next_attempt (one MIN(next_attempt) query) and poll for other processes' "+
-			"changes every 5-10 s, or at least prepare the Due statement once", share*100, idleCPUShare*100)
+	if share >= idleCPUShare {
+		// Profiled with perf when the loop polled every 500 ms: 73 % of the samples were its
+		// ticker (two store queries a tick), the rest the Go runtime it woke; the ten watchers'
+		// rescans were 2 %, IMAP IDLE nothing. It now sleeps until the next retry or 5 s.
+		t.Errorf("idle CPU %.3f %% of a core, aim < %.1f %%: something polls", share*100, idleCPUShare*100)
 	}
 }
