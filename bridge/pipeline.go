@@ -198,7 +198,19 @@ func (b *Bridge) dispatch(ctx, workCtx context.Context, wg *sync.WaitGroup, stat
 				b.mu.Unlock()
 				b.signal()
 			}()
-			work(workCtx, j)
+			// Due gave the job's ID only. Read whole now, it must still be in state: a person
+			// may have released, rejected or retried it in between.
+			full, err := b.store.Get(workCtx, j.ID)
+			if err != nil {
+				if workCtx.Err() == nil {
+					b.log.Error("read due job", "job", j.ID, "err", err)
+				}
+				return
+			}
+			if full.State != state {
+				return
+			}
+			work(workCtx, full)
 		}()
 	}
 }

@@ -49,8 +49,14 @@ func TestCreateUpdateDue(t *testing.T) {
 		t.Errorf("job due before its time: %v", due)
 	}
 	due, _ = s.Due(ctx, StateRouted, later.Add(time.Second), 10)
-	if len(due) != 1 || due[0].Tries != 1 {
+	if len(due) != 1 || due[0].ID != id || due[0].Box != "bio" || due[0].State != StateRouted || !due[0].NextAttempt.Equal(later.Truncate(time.Millisecond)) {
 		t.Errorf("due = %+v", due)
+	}
+	if next, ok, err := s.NextAttempt(ctx, StateRouted, now); err != nil || !ok || !next.Equal(later.Truncate(time.Millisecond)) {
+		t.Errorf("NextAttempt = %v %v %v, want %v", next, ok, err, later)
+	}
+	if _, ok, _ := s.NextAttempt(ctx, StateRouted, later); ok {
+		t.Error("NextAttempt after the only retry time found one")
 	}
 	boom := errors.New("boom")
 	if _, err := s.Update(ctx, id, func(j *Job) error { j.State = StateSent; return boom }); !errors.Is(err, boom) {
