@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -285,21 +284,11 @@ type Envelope struct {
 	Size int64
 }
 
-func (env Envelope) size() int64 {
-	if env.Body != nil {
-		return env.Size
-	}
-	return int64(len(env.Data))
-}
+func (env Envelope) size() int64 { return sizeOf(env.Data, env.Body, env.Size) }
 
 // content reads the message from its start, each time it is called (a retry on another
 // connection sends it again).
-func (env Envelope) content() io.Reader {
-	if env.Body != nil {
-		return io.NewSectionReader(env.Body, 0, env.Size)
-	}
-	return bytes.NewReader(env.Data)
-}
+func (env Envelope) content() io.Reader { return readerOf(env.Data, env.Body, env.Size) }
 
 // Result tells what the server did with a message it accepted.
 type Result struct {

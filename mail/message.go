@@ -27,18 +27,23 @@ type Attachment struct {
 	Size        int64
 }
 
-func (a Attachment) size() int64 {
-	if a.Body != nil {
-		return a.Size
+func (a Attachment) size() int64        { return sizeOf(a.Data, a.Body, a.Size) }
+func (a Attachment) content() io.Reader { return readerOf(a.Data, a.Body, a.Size) }
+
+// sizeOf and readerOf serve what may be given as bytes (data) or as a file (body, size bytes
+// from its start): the file when there is one. readerOf starts from the beginning each time.
+func sizeOf(data []byte, body io.ReaderAt, size int64) int64 {
+	if body != nil {
+		return size
 	}
-	return int64(len(a.Data))
+	return int64(len(data))
 }
 
-func (a Attachment) content() io.Reader {
-	if a.Body != nil {
-		return io.NewSectionReader(a.Body, 0, a.Size)
+func readerOf(data []byte, body io.ReaderAt, size int64) io.Reader {
+	if body != nil {
+		return io.NewSectionReader(body, 0, size)
 	}
-	return bytes.NewReader(a.Data)
+	return bytes.NewReader(data)
 }
 
 // Message is what a job sends.
