@@ -181,7 +181,7 @@ func (e *Extractor) Text(ctx context.Context, pdfBytes []byte) ([]Page, error) {
 // that needs a password gives an error wrapping ErrEncrypted; one PDFium cannot open, an error
 // wrapping ErrUnreadable. A cancelled ctx stops the reading, even inside a page.
 func (e *Extractor) Pages(ctx context.Context, pdfBytes []byte, fn func(Page) error) (err error) {
-	return e.pages(ctx, &requests.OpenDocument{File: &pdfBytes}, int64(len(pdfBytes)), fn)
+	return e.pages(ctx, &requests.OpenDocument{File: &pdfBytes}, int64(len(pdfBytes)), fn, nil)
 }
 
 // TextFrom is Text for a document read through r, size bytes long: see PagesFrom.
@@ -206,10 +206,23 @@ func (e *Extractor) PagesFrom(ctx context.Context, r io.ReadSeeker, size int64, 
 		// PDFium's file access callback takes 32-bit positions.
 		return fmt.Errorf("%w: file of %d bytes, over 4 GiB", ErrUnreadable, size)
 	}
-	return e.pages(ctx, &requests.OpenDocument{FileReader: r, FileReaderSize: size}, size, fn)
+	return e.pages(ctx, &requests.OpenDocument{FileReader: r, FileReaderSize: size}, size, fn, nil)
 }
 
-func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size int64, fn func(Page) error) (err error) {
+// PagesFromWithInfo is PagesFrom that also returns what PDFium reads of the document
+// information dictionary (Title, Subject, Keywords, Author, Creator, Producer) and the page
+// count; never the XMP packet. It serves the files Inspect leaves alone (ErrNotInspected):
+// PDFium loads only the objects it is asked for, not every stream as pdfcpu does.
+func (e *Extractor) PagesFromWithInfo(ctx context.Context, r io.ReadSeeker, size int64, fn func(Page) error) (Info, error) {
+	if size > math.MaxUint32 {
+		return Info{}, fmt.Errorf("%w: file of %d bytes, over 4 GiB", ErrUnreadable, size)
+	}
+	var info Info
+	err := e.pages(ctx, &requests.OpenDocument{FileReader: r, FileReaderSize: size}, size, fn, &info)
+	return info, err
+}
+
+func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size int64, fn func(Page) error, meta *Info) (err error) {
 	if size == 0 {
 		return fmt.Errorf("%w: empty file", ErrUnreadable)
 	}
@@ -294,6 +307,18 @@ func (e *Extractor) pages(ctx context.Context, open *requests.OpenDocument, size
 	}
 	if count.PageCount > bigDocumentPages {
 		discard = true
+	}
+	if meta != nil {
+		meta.Pages = count.PageCount
+		for _, f := range []struct {
+			tag string
+			to  *string
+		}{{"Title", &meta.Title}, {"Subject", &meta.Subject}, {"Keywords", &meta.Keywords},
+			{"Author", &meta.Author}, {"Creator", &meta.Creator}, {"Producer", &meta.Producer}} {
+			if v, err := inst.FPDF_GetMetaText(&requests.FPDF_GetMetaText{Document: doc.Document, Tag: f.tag}); err == nil {
+				*f.to = v.Value
+			}
+		}
 	}
 	for i := 0; i < count.PageCount; i++ {
 		if err := ctx.Err(); err != nil {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	gen "github.com/mssbridge/mssbridge/testdata/hostile"
 )
 
 // testExtractor is shared by the tests: starting one costs a compilation (seconds) unless
@@ -337,4 +339,32 @@ func rss() string {
 		}
 	}
 	return "RSS unknown"
+}
+
+// A file too large for pdfcpu still has its Info dictionary read, by PDFium, with its pages.
+func TestPagesFromWithInfoReadsTheInfoDictionary(t *testing.T) {
+	ex := testExtractor
+	small := readFile(t, filepath.Join("testdata", "info.pdf"))
+	big, err := gen.Padded(small, MaxInspectBytes+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := InspectBytes(big); !errors.Is(err, ErrNotInspected) {
+		t.Fatalf("Inspect of %d bytes: %v, want ErrNotInspected", len(big), err)
+	}
+	for name, b := range map[string][]byte{"small": small, "over the inspect limit": big} {
+		t.Run(name, func(t *testing.T) {
+			var pages int
+			info, err := ex.PagesFromWithInfo(context.Background(), bytes.NewReader(b), int64(len(b)), func(Page) error { pages++; return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Info{Pages: 1, Title: "Compte rendu de test", Subject: "Sujet de test", Author: "Dr Test",
+				Keywords: "#MSS-TO: a.b@medecin.mssante.fr; #MSS-BOX: biologie", Creator: "LogicielMedical 4.2"}
+			info.Producer = ""
+			if info != want || pages != 1 {
+				t.Errorf("Info = %+v (%d pages read), want %+v", info, pages, want)
+			}
+		})
+	}
 }

@@ -62,6 +62,7 @@ func (r *Reader) Read(ctx context.Context, pdfPath, sidecarPath string) (Result,
 	if err != nil {
 		return Result{}, fmt.Errorf("reading: %w", err)
 	}
+	var pdfiumInfo *pdf.Info // what PDFium read of the Info dictionary, for a file too large for pdfcpu
 	doc := source{
 		sha256: hex.EncodeToString(h.Sum(nil)),
 		inspect: func() (pdf.Info, error) {
@@ -74,7 +75,17 @@ func (r *Reader) Read(ctx context.Context, pdfPath, sidecarPath string) (Result,
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
 				return err
 			}
-			return r.ex.PagesFrom(ctx, f, size, fn)
+			info, err := r.ex.PagesFromWithInfo(ctx, f, size, fn)
+			if err == nil || errors.Is(err, errPageLimit) {
+				pdfiumInfo = &info
+			}
+			return err
+		},
+		infoFromText: func() (pdf.Info, bool) {
+			if pdfiumInfo == nil {
+				return pdf.Info{}, false
+			}
+			return *pdfiumInfo, true
 		},
 	}
 	var sidecar []byte
@@ -96,6 +107,9 @@ type source struct {
 	sha256  string
 	inspect func() (pdf.Info, error)
 	pages   func(ctx context.Context, fn func(pdf.Page) error) error
+	// infoFromText, when set, gives the Info dictionary as PDFium read it with the pages: the
+	// metadata of a file Inspect leaves alone (pdf.ErrNotInspected), XMP excepted.
+	infoFromText func() (pdf.Info, bool)
 }
 
 // MaxPages is how many pages of a document are read. Reading keeps every page's text and
@@ -164,6 +178,11 @@ func (r *Reader) read(ctx context.Context, name string, doc source, sidecarName 
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
+	}
+	if errors.Is(infoErr, pdf.ErrNotInspected) && doc.infoFromText != nil {
+		if fi, ok := doc.infoFromText(); ok {
+			info, infoErr = fi, nil
+		}
 	}
 	readable, garbled := true, false
 	switch {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mssbridge/mssbridge/pdf"
+	gen "github.com/mssbridge/mssbridge/testdata/hostile"
 )
 
 // fakeTrust: mssante.fr and its subdomains, as the trust package does without a whitelist.
@@ -414,5 +415,39 @@ func TestReadErrors(t *testing.T) {
 	res, err := NewReader(testExtractor, nil).Read(context.Background(), filepath.Join("testdata", "white-tags.pdf"), "")
 	if err != nil || res.Decision != DecisionHold || res.Recipients[0].InTrustSpace {
 		t.Errorf("nil trust: %v, %+v", err, res)
+	}
+}
+
+// A document over pdf.MaxInspectBytes (pdfcpu does not read it) keeps the tags of its Info
+// dictionary: PDFium reads them with the pages, and the result is the small document's.
+func TestMetadataTagsOfALargeFile(t *testing.T) {
+	r := newTestReader()
+	small := filepath.Join("testdata", "meta-keywords.pdf")
+	data, err := os.ReadFile(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := gen.Padded(data, pdf.MaxInspectBytes+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "meta-keywords-17Mo.pdf")
+	if err := os.WriteFile(path, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want, err := r.Read(context.Background(), small, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Read(context.Background(), path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Decision != DecisionSend || got.Decision != want.Decision {
+		t.Fatalf("decision %s (reasons %q), want %s", got.Decision, got.Reasons, want.Decision)
+	}
+	checkRecipients(t, got.Recipients, []wantRecipient{{"paul.mercier@medecin.mssante.fr", RoleTo, SourceMetadata, true}})
+	if got.Patient != want.Patient || got.Document != want.Document {
+		t.Errorf("patient %+v document %+v\nwant    %+v document %+v", got.Patient, got.Document, want.Patient, want.Document)
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"bufio"
 	"bytes"
 	"compress/zlib"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -354,4 +356,46 @@ func RandomWithPDFHeader(n int, seed uint64) []byte {
 func Truncated() []byte {
 	full := Tagged(Dupont, "Tronque")
 	return append(full[:len(full)/2:len(full)/2], "\n%%EOF\n"...)
+}
+
+// Padded returns the PDF b grown past n bytes by an incremental update that adds one unused
+// stream object: the same document for every reader, only larger. b must end with a classic
+// cross-reference table whose trailer names /Size, /Root and possibly /Info.
+func Padded(b []byte, n int) ([]byte, error) {
+	i := bytes.LastIndex(b, []byte("startxref"))
+	t := bytes.LastIndex(b, []byte("trailer"))
+	if i < 0 || t < 0 || t > i {
+		return nil, errors.New("padded: no classic trailer")
+	}
+	var prev int
+	if _, err := fmt.Sscanf(string(b[i:]), "startxref\n%d", &prev); err != nil {
+		return nil, fmt.Errorf("padded: startxref: %w", err)
+	}
+	trailer := string(b[t:i])
+	size, root, info := 0, "", ""
+	if m := regexp.MustCompile(`/Size (\d+)`).FindStringSubmatch(trailer); m != nil {
+		fmt.Sscan(m[1], &size)
+	}
+	if m := regexp.MustCompile(`/Root (\d+ \d+ R)`).FindStringSubmatch(trailer); m != nil {
+		root = m[1]
+	}
+	if m := regexp.MustCompile(`/Info (\d+ \d+ R)`).FindStringSubmatch(trailer); m != nil {
+		info = " /Info " + m[1]
+	}
+	if size == 0 || root == "" {
+		return nil, errors.New("padded: trailer without /Size or /Root")
+	}
+	out := append([]byte(nil), b...)
+	if out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	obj := len(out)
+	pad := max(n-len(out), 1)
+	out = fmt.Appendf(out, "%d 0 obj\n<< /Length %d >>\nstream\n", size, pad)
+	out = append(out, bytes.Repeat([]byte("0"), pad)...)
+	out = append(out, "\nendstream\nendobj\n"...)
+	xref := len(out)
+	out = fmt.Appendf(out, "xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s%s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n",
+		size, obj, size+1, root, info, prev, xref)
+	return out, nil
 }
