@@ -580,9 +580,16 @@ func (cl *Client) sendOn(ctx context.Context, c *smtp.Client, env Envelope) (Res
 	if err != nil {
 		return res, classify("data", "", ctxErr(ctx, err))
 	}
-	if _, err := io.Copy(w, env.content()); err != nil {
-		w.Close()
-		return res, classify("data", "", ctxErr(ctx, err))
+	// Closing the DATA writer sends the final "." and the server accepts what it got: a copy
+	// that failed, or a body shorter than announced (a spool file read badly), must not be
+	// closed that way. Dropping the connection instead makes the server discard it all.
+	n, err := io.Copy(w, env.content())
+	if err == nil && n != env.size() {
+		err = fmt.Errorf("read %d bytes of a %d-byte message", n, env.size())
+	}
+	if err != nil {
+		c.Close()
+		return res, classify("data", "", ctxErr(ctx, fmt.Errorf("message not sent, connection dropped: %w", err)))
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {

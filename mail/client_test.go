@@ -1,11 +1,13 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -211,5 +213,62 @@ func TestServerCertificateClassification(t *testing.T) {
 		if e.Class != Config || !strings.Contains(e.French(), tt.french) {
 			t.Errorf("%q: class %s, %q; want %s mentioning %q", tt.err, e.Class, e.French(), Config, tt.french)
 		}
+	}
+}
+
+// failingBody is a message file whose read fails (or ends) part way: failAt bytes read well,
+// then an error, or the end when short is set.
+type failingBody struct {
+	data   []byte
+	failAt int64
+	short  bool
+}
+
+func (f failingBody) ReadAt(p []byte, off int64) (int, error) {
+	if off >= f.failAt {
+		if f.short {
+			return 0, io.EOF
+		}
+		return 0, errors.New("input/output error")
+	}
+	n := copy(p, f.data[off:min(int64(len(f.data)), f.failAt)])
+	return n, nil
+}
+
+// A message read from the spool that fails part way, or is shorter than announced, is not
+// delivered truncated: the connection is dropped before the final dot, the server keeps
+// nothing, and the send fails (to be retried whole).
+func TestBodyReadFailureDeliversNothing(t *testing.T) {
+	op := startOperator(t, nil)
+	head := "Subject: t\r\nMessage-Id: <trunc@x>\r\n\r\n"
+	body := []byte(head + strings.Repeat("0123456789abcdef\r\n", 10000))
+	for _, tc := range []struct {
+		name string
+		b    failingBody
+	}{
+		{"read error", failingBody{data: body, failAt: 100_000}},
+		{"file shorter than its size", failingBody{data: body, failAt: 100_000, short: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := NewClient(endpoint(t, op, op.SMTPAddr, StartTLS, true), 1)
+			defer cl.Close()
+			_, err := cl.Send(context.Background(), Envelope{From: box, To: []string{"a@medecin.mssante.fr"}, Body: tc.b, Size: int64(len(body))})
+			if err == nil {
+				t.Fatal("a message that could not be read whole was reported sent")
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // let the server finish with the dropped connections
+	if ds := op.Deliveries(); len(ds) != 0 {
+		t.Fatalf("%d truncated messages delivered (first %d bytes)", len(ds), len(ds[0].Data))
+	}
+	// A whole one still goes.
+	cl := NewClient(endpoint(t, op, op.SMTPAddr, StartTLS, true), 1)
+	defer cl.Close()
+	if _, err := cl.Send(context.Background(), Envelope{From: box, To: []string{"a@medecin.mssante.fr"}, Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+		t.Fatal(err)
+	}
+	if ds := op.Deliveries(); len(ds) != 1 || len(ds[0].Data) < len(body) {
+		t.Fatalf("deliveries %d", len(ds))
 	}
 }
