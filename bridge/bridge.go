@@ -78,9 +78,11 @@ type Bridge struct {
 	mu       sync.Mutex
 	inflight map[string]bool
 
-	// openedAt: what Recover finishes is what a previous process left; a job this process
-	// (the print listener, say) is working on since is not its business.
-	openedAt time.Time
+	// leftover: the jobs in state claiming or sending when this bridge opened, before it
+	// could make any. What Recover finishes is what a previous process left; a job this
+	// process (the print listener, say) works on since is not its business. IDs, not times:
+	// a clock stepped back would make a time comparison skip a left job.
+	leftover map[string]bool
 }
 
 type dirs struct{ spool, held, failed, sent, rejected string }
@@ -105,7 +107,6 @@ func Open(ctx context.Context, o Options) (*Bridge, error) {
 		parseXDM: o.ParseXDM,
 		now:      o.Now,
 		wake:     make(chan struct{}, 1),
-		openedAt: o.Now(),
 		inflight: map[string]bool{},
 		dirs: dirs{
 			spool:    filepath.Join(cfg.DataDir, "spool"),
@@ -123,6 +124,15 @@ func Open(ctx context.Context, o Options) (*Bridge, error) {
 	b.store, err = store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "jobs.db"))
 	if err != nil {
 		return nil, err
+	}
+	left, err := b.store.List(ctx, store.Filter{States: []store.State{store.StateClaiming, store.StateSending}})
+	if err != nil {
+		b.store.Close()
+		return nil, err
+	}
+	b.leftover = map[string]bool{}
+	for _, j := range left {
+		b.leftover[j.ID] = true
 	}
 	b.journal, err = audit.Open(filepath.Join(cfg.DataDir, "audit", "journal.jsonl"))
 	if err != nil {
@@ -379,12 +389,8 @@ func hashFile(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// leftByEarlierRun: the job was last touched before this bridge opened, so no live process is
-// working on it. A time after now (past what two processes' readings of one clock can differ
-// by) comes from a clock that went back since: the job was left too.
-func (b *Bridge) leftByEarlierRun(j store.Job) bool {
-	return j.UpdatedAt.Before(b.openedAt) || j.UpdatedAt.After(b.now().Add(clockJumpThreshold))
-}
+// leftByEarlierRun: the job was claiming or sending when this bridge opened.
+func (b *Bridge) leftByEarlierRun(j store.Job) bool { return b.leftover[j.ID] }
 
 // Recover finishes what a crash interrupted: claims half done, sends in flight.
 //

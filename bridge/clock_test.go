@@ -61,9 +61,16 @@ func TestClockGoingBackStrandsNothing(t *testing.T) {
 	}
 }
 
-// The same with the job caught in state sending by the stop: last updated "a day ahead" of
-// the clock gone back, it is still recovered and sent again with the same Message-ID.
+// The same with the job caught in state sending by the stop: last updated "ahead" of the
+// clock gone back (a day, or 30 s: less than the restart gap plus a minute, which a time
+// comparison missed), it is still recovered and sent again with the same Message-ID.
 func TestClockGoingBackStillRecoversInterruptedSends(t *testing.T) {
+	for _, back := range []time.Duration{24 * time.Hour, 30 * time.Second} {
+		t.Run(back.String(), func(t *testing.T) { recoverAfterClockBack(t, back) })
+	}
+}
+
+func recoverAfterClockBack(t *testing.T, back time.Duration) {
 	clock := &fakeClock{}
 	h := newHarness(t, nil)
 	h.now = clock.now
@@ -73,7 +80,7 @@ func TestClockGoingBackStillRecoversInterruptedSends(t *testing.T) {
 	h.shutdown()
 	markInterrupted(t, h, jobs[0].ID, clock.now)
 
-	clock.jump(-24 * time.Hour)
+	clock.jump(-back)
 	h.start()
 	h.waitState(store.StateSent, 1)
 	deadline := time.Now().Add(10 * time.Second)
