@@ -77,6 +77,10 @@ type Bridge struct {
 	wake     chan struct{}
 	mu       sync.Mutex
 	inflight map[string]bool
+	// stalled: jobs a worker left where they were (the store could not take their next state:
+	// a full disk), not offered again before the time given, so that a failing write does
+	// not spin.
+	stalled map[string]time.Time
 
 	// leftover: the jobs in state claiming or sending when this bridge opened, before it
 	// could make any. What Recover finishes is what a previous process left; a job this
@@ -108,6 +112,7 @@ func Open(ctx context.Context, o Options) (*Bridge, error) {
 		now:      o.Now,
 		wake:     make(chan struct{}, 1),
 		inflight: map[string]bool{},
+		stalled:  map[string]time.Time{},
 		dirs: dirs{
 			spool:    filepath.Join(cfg.DataDir, "spool"),
 			held:     filepath.Join(cfg.DataDir, "held"),
@@ -312,6 +317,9 @@ func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string) er
 		return err
 	}
 	if _, err := os.Stat(dst); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("claimed document in the spool: %w", err) // there, but unreadable now
+		}
 		if _, derr := os.Stat(srcDir); errors.Is(derr, os.ErrNotExist) {
 			if _, serr := os.Stat(sidecarPath(b.dirs.spool, j)); errors.Is(serr, os.ErrNotExist) {
 				// The whole input folder is gone (a share unmounted), not the document: it is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -179,5 +180,47 @@ func markInterrupted(t *testing.T, h *harness, id string, now func() time.Time) 
 	}
 	if _, err := b.Store().Update(context.Background(), id, func(j *store.Job) error { j.State = store.StateSending; return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A job whose step could not write its outcome (the store refused it: a full disk) is set
+// aside instead of being taken again at once, in a loop; one whose step wrote is not.
+func TestStalledJobIsSetAside(t *testing.T) {
+	h := newHarness(t, nil)
+	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	id := store.NewID(time.Now())
+	if err := b.Store().Create(ctx, store.Job{ID: id, Input: "depot", Box: "bio", SourceName: "a.pdf", State: store.StateRouted, MessageID: "<s@t>", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	var stepWrites atomic.Bool
+	work := func(ctx context.Context, j store.Job) {
+		runs.Add(1)
+		if stepWrites.Load() {
+			b.Store().Update(ctx, j.ID, func(x *store.Job) error { x.LastError = "written"; return nil })
+		}
+	}
+	dispatchAndWait := func() {
+		var wg sync.WaitGroup
+		b.dispatch(ctx, ctx, &wg, store.StateRouted, nil, map[string]chan struct{}{"bio": make(chan struct{}, 1)}, work)
+		wg.Wait()
+	}
+	stepWrites.Store(true)
+	dispatchAndWait()
+	dispatchAndWait()
+	if runs.Load() != 2 {
+		t.Fatalf("a job whose step writes was run %d times in two rounds, want 2", runs.Load())
+	}
+	stepWrites.Store(false)
+	for range 5 {
+		dispatchAndWait()
+	}
+	if n := runs.Load() - 2; n != 1 {
+		t.Errorf("a job whose step cannot write was run %d times in five rounds, want 1 then set aside", n)
 	}
 }

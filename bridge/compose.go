@@ -2,11 +2,13 @@ package bridge
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mssbridge/mssbridge/config"
@@ -126,7 +128,7 @@ type outgoing struct {
 
 // write fills a new spool file through fill and returns it as an attachment body.
 func (o *outgoing) write(kind string, fill func(io.Writer) error) (mail.Attachment, error) {
-	name := filepath.Join(o.dir, fmt.Sprintf(".%s-%s.%d-%d.tmp", o.job, kind, os.Getpid(), len(o.files)))
+	name := filepath.Join(o.dir, fmt.Sprintf(".%s-%s.%d-%d.tmp", o.job, kind, os.Getpid(), outgoingSeq.Add(1)))
 	// The name is one safefile.CleanTemp removes after a crash: ".NAME.PID-N.tmp".
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -147,15 +149,24 @@ func (o *outgoing) write(kind string, fill func(io.Writer) error) (mail.Attachme
 	return mail.Attachment{Body: f, Size: st.Size()}, nil
 }
 
-// remove closes the document and removes what was written; it may be called again.
-func (o *outgoing) remove() {
+// outgoingSeq numbers the spool files of this process: a name is never used twice, even when
+// the file of an earlier try could not be removed (Windows, a scanner holding it).
+var outgoingSeq atomic.Int64
+
+// remove closes the document and removes what was written; it may be called again. A file
+// that cannot be removed now is removed by safefile.CleanTemp at the next start.
+func (o *outgoing) remove() error {
 	if o.doc != nil {
 		o.doc.Close()
 		o.doc = nil
 	}
+	var errs []error
 	for _, f := range o.files {
 		f.Close()
-		os.Remove(f.Name())
+		if err := os.Remove(f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
 	o.files = nil
+	return errors.Join(errs...)
 }

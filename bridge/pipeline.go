@@ -130,6 +130,31 @@ func (b *Bridge) loop(ctx context.Context) {
 	}
 }
 
+func tooLarge(size, limit int64) string {
+	return fmt.Sprintf("Le message (%d Ko) dépasse la taille maximale autorisée (%d Ko) : envoyez un document plus léger", size/1000, limit/1000)
+}
+
+// noteStall sets a job aside for a while when its worker left its row untouched: the store
+// refused the step that moves it on (disk full). Without it the loop, woken by the
+// worker's end, would take it again at once, and again.
+func (b *Bridge) noteStall(ctx context.Context, j store.Job) {
+	if ctx.Err() != nil {
+		return
+	}
+	after, err := b.store.Get(ctx, j.ID)
+	if err == nil && (after.State != j.State || !after.UpdatedAt.Equal(j.UpdatedAt) || !after.NextAttempt.Equal(j.NextAttempt)) {
+		return // the step wrote its outcome
+	}
+	if err != nil && errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	pause := max(b.cfg.Sending.RetryInitial, time.Second)
+	b.mu.Lock()
+	b.stalled[j.ID] = b.now().Add(pause)
+	b.mu.Unlock()
+	b.log.Warn("job left in place by its step, set aside", "job", j.ID, "state", j.State, "for", pause.String())
+}
+
 // untilNextRetry is how long the loop may sleep: until the next deferred send is due, at most
 // pollEvery.
 func (b *Bridge) untilNextRetry(ctx context.Context) time.Duration {
@@ -165,11 +190,17 @@ func (b *Bridge) dispatch(ctx, workCtx context.Context, wg *sync.WaitGroup, stat
 		}
 		return
 	}
+	now := b.now()
 	for _, j := range jobs {
 		b.mu.Lock()
 		busy := b.inflight[j.ID]
+		until, stalled := b.stalled[j.ID]
+		if stalled && !now.Before(until) {
+			delete(b.stalled, j.ID)
+			stalled = false
+		}
 		b.mu.Unlock()
-		if busy {
+		if busy || stalled {
 			continue
 		}
 		s := slots
@@ -207,10 +238,11 @@ func (b *Bridge) dispatch(ctx, workCtx context.Context, wg *sync.WaitGroup, stat
 				}
 				return
 			}
-			if full.State != state {
-				return
+			if full.State != state || full.NextAttempt.After(b.now()) {
+				return // a person, or a worker that just failed it, moved it meanwhile
 			}
 			work(workCtx, full)
+			b.noteStall(workCtx, full)
 		}()
 	}
 }
@@ -404,8 +436,14 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		return
 	}
 	docFile, err := os.Open(b.docPath(b.dirs.spool, j))
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
 		b.fail(ctx, j, "Le document n'a pas été retrouvé dans le dossier de travail : "+err.Error(), "")
+		return
+	}
+	if err != nil {
+		// Too many open files, an antivirus holding it: the document is there, try later.
+		b.log.Error("open the document to send", "job", j.ID, "err", errorCause(err))
+		b.requeue(ctx, j, "Le document n'a pas pu être ouvert dans le dossier de travail : nouvel essai plus tard", "")
 		return
 	}
 	// Everything opened or written for the send is closed and removed before the job moves
@@ -416,6 +454,17 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 	if err != nil {
 		out.remove()
 		b.requeue(ctx, j, "Le document n'a pas pu être relu dans le dossier de travail : nouvel essai plus tard", "")
+		return
+	}
+	limit := int64(b.cfg.Sending.MaxMessageSize)
+	if box.MaxMessageSize > 0 {
+		limit = int64(box.MaxMessageSize)
+	}
+	// The message carries the PDF in base64 at least: one that cannot fit is failed before
+	// anything is written (on a full disk, writing it would only be deferred, forever).
+	if limit > 0 && st.Size()*4/3 > limit {
+		out.remove()
+		b.fail(ctx, j, tooLarge(st.Size()*4/3, limit), "")
 		return
 	}
 	// The message is written to the spool and sent from there: a 14 MB PDF makes a 39 MB
@@ -453,13 +502,9 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		b.requeue(ctx, j, "Le message n'a pas pu être préparé sur le disque (espace plein ?) : nouvel essai plus tard", "")
 		return
 	}
-	limit := int64(b.cfg.Sending.MaxMessageSize)
-	if box.MaxMessageSize > 0 {
-		limit = int64(box.MaxMessageSize)
-	}
 	if limit > 0 && raw.Size > limit {
 		out.remove()
-		b.fail(ctx, j, fmt.Sprintf("Le message (%d Ko) dépasse la taille maximale autorisée (%d Ko) : envoyez un document plus léger", raw.Size/1000, limit/1000), "")
+		b.fail(ctx, j, tooLarge(raw.Size, limit), "")
 		return
 	}
 	now = b.now()
@@ -484,7 +529,9 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 	sendCtx, cancel := context.WithTimeout(ctx, 2*b.cfg.Sending.Timeout+10*time.Second)
 	result, err := sender.Send(sendCtx, mail.Envelope{From: box.Address, To: append(append([]string{}, dec.To...), dec.Cc...), EnvelopeID: j.ID, Body: raw.Body, Size: raw.Size})
 	cancel()
-	out.remove()
+	if err := out.remove(); err != nil {
+		b.log.Warn("spool file of the message not removed; it goes at the next start", "job", j.ID, "err", err)
+	}
 	// Whatever happened on the wire is recorded, even if a stop cancelled the send.
 	ctx = context.WithoutCancel(ctx)
 	if err == nil {
