@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -142,8 +143,8 @@ func (b *Bridge) noteStall(ctx context.Context, j store.Job) {
 		return
 	}
 	after, err := b.store.Get(ctx, j.ID)
-	if err == nil && (after.State != j.State || !after.UpdatedAt.Equal(j.UpdatedAt) || !after.NextAttempt.Equal(j.NextAttempt)) {
-		return // the step wrote its outcome
+	if err == nil && !reflect.DeepEqual(after, j) {
+		return // the step wrote its outcome (whole rows compared: times are in milliseconds)
 	}
 	if err != nil && errors.Is(err, store.ErrNotFound) {
 		return
