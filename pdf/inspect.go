@@ -94,9 +94,9 @@ func InspectBytes(b []byte) (Info, error) {
 // read page by page by PDFium, and its sidecar remain.
 const MaxInspectBytes = 16 << 20
 
-// ErrNotInspected: the file is over MaxInspectBytes, or nests objects deeper than pdfcpu
-// should be asked to parse (maxNesting); its Info dictionary and XMP packet are unknown. The
-// document itself may be perfectly readable.
+// ErrNotInspected: the file is over MaxInspectBytes, or holds more syntax than pdfcpu should
+// be asked to parse (tooMuchSyntax); Inspect does not know its Info dictionary and XMP packet.
+// The document itself may be perfectly readable, and PDFium reads its Info dictionary.
 var ErrNotInspected = errors.New("pdf: file too large for its metadata to be read")
 
 // InspectReader is Inspect for any io.ReadSeeker.
@@ -111,12 +111,12 @@ func InspectReader(rs io.ReadSeeker) (info Info, err error) {
 	if _, err := rs.Seek(0, io.SeekStart); err != nil {
 		return Info{}, fmt.Errorf("pdf: inspect: %w", err)
 	}
-	deep, err := tooDeep(rs, maxNesting)
+	why, err := tooMuchSyntax(rs, maxNesting, maxTokens)
 	if err != nil {
 		return Info{}, fmt.Errorf("pdf: inspect: %w", err)
 	}
-	if deep {
-		return Info{}, fmt.Errorf("%w: objects nested more than %d levels deep", ErrNotInspected, maxNesting)
+	if why != "" {
+		return Info{}, fmt.Errorf("%w: %s", ErrNotInspected, why)
 	}
 	if _, err := rs.Seek(0, io.SeekStart); err != nil {
 		return Info{}, fmt.Errorf("pdf: inspect: %w", err)
