@@ -29,7 +29,7 @@ const (
 func tooMuchSyntax(r io.Reader, maxDepth, maxTok int) (string, error) {
 	br := bufio.NewReaderSize(r, 16<<10)
 	depth, tokens := 0, 0
-	var word []byte      // the current regular word, up to 16 bytes
+	var word []byte     // the current regular word, up to 16 bytes
 	afterSlash := false // the current word is a name (/stream is not the keyword)
 	for {
 		c, err := br.ReadByte()
