@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -491,18 +489,4 @@ func lineSpans(inst pdfium.Pdfium, tp references.FPDF_TEXTPAGE, start, end int) 
 	}
 	cur.end = end
 	return append(spans, cur), nil
-}
-
-// CacheReady reports whether dir already holds a compiled module (any file under it): a
-// NewExtractor with this CacheDir then loads it instead of compiling.
-func CacheReady(dir string) bool {
-	ready := false
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			ready = true
-			return fs.SkipAll
-		}
-		return nil
-	})
-	return ready
 }

@@ -61,8 +61,12 @@ func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onE
 	// the service manager, whose account is the one to keep (an administrator running `run` in
 	// a console would put their own in its place). Modes do this job elsewhere; it does nothing
 	// there.
+	// Not when the import folder lies inside data_dir: the clinical software reads it, and the
+	// rights it was given there would be taken away at each start.
 	if service.UnderManager() {
-		if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if inside(cfg.Import.Path, cfg.DataDir) {
+			logger.Warn("import.path is inside data_dir: data folder access left as it is; keep them apart")
+		} else if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			logger.Warn("data folder access could not be restricted to the service and administrators", "err", err)
 		}
 	}
@@ -550,4 +554,17 @@ func openFromFlag(ctx context.Context, e env, cfgPath string, withReader bool) (
 	}
 	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), withReader)
 	return cfg, b, closeAll, err
+}
+
+// inside reports whether path is dir or lies below it (case-insensitively where the file
+// system usually is).
+func inside(path, dir string) bool {
+	if path == "" || dir == "" {
+		return false
+	}
+	p, d := filepath.Clean(path), filepath.Clean(dir)
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		p, d = strings.ToLower(p), strings.ToLower(d)
+	}
+	return p == d || strings.HasPrefix(p, d+string(filepath.Separator))
 }

@@ -95,7 +95,7 @@ func newReader(ctx context.Context, cfg *config.Config, sp *trust.Space) (*readi
 	} else if d, err := os.UserCacheDir(); err == nil {
 		cache = filepath.Join(d, "mssbridge", "wasm")
 	}
-	if cache != "" && !pdf.CacheReady(cache) {
+	if cache != "" {
 		compilePDFiumApart(ctx, cache)
 	}
 	ex, err := pdf.NewExtractor(ctx, pdf.ExtractorOptions{CacheDir: cache, Workers: 2})
@@ -167,11 +167,13 @@ func currentUser() string {
 // compilePDFiumCmd is the hidden command compilePDFiumApart runs.
 const compilePDFiumCmd = "internal-compile-pdfium"
 
-// compilePDFiumApart fills an empty compilation cache from a short-lived process of this
-// program. Compiling PDFium takes 310 to 340 MB at its peak, and a Go process keeps much of
-// what it once held: a service that compiled it itself stayed at 170 MB at rest; one that
-// loads the cache starts at 65 to 90 MB. When the child cannot run, the caller compiles in
-// process as before.
+// compilePDFiumApart makes sure the compilation cache holds this build's PDFium, from a
+// short-lived process of this program. Compiling PDFium takes 310 to 340 MB at its peak, and a
+// Go process keeps much of what it once held: a service that compiled it itself stayed at 170
+// MB at rest; one that loads the cache starts at 65 to 90 MB. The child runs at every start,
+// not only on an empty cache: after an upgrade, or a compilation killed half way, the files
+// there are not this build's, and the child is cheap when they are (it loads them and exits).
+// When the child cannot run, the caller compiles in process as before.
 func compilePDFiumApart(ctx context.Context, cache string) {
 	exe, err := os.Executable()
 	if err != nil {
