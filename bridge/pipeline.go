@@ -115,7 +115,7 @@ func (b *Bridge) loop(ctx context.Context) {
 	for {
 		now := time.Now()
 		if d := clockJump(last, now); d != 0 {
-			b.log.Warn("the system clock jumped", "by", d.Round(time.Second).String())
+			b.log.Warn("the system clock jumped (or the machine was suspended)", "by", d.Round(time.Second).String())
 			b.settleClock(ctx)
 		}
 		last = now
