@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -551,4 +552,37 @@ func TestInterruptedClaimOnAVanishedInputFolderIsForgotten(t *testing.T) {
 	}
 	h.start()
 	h.waitState(store.StateSent, 1)
+}
+
+// A PDF that fits the box's size limit alone but not with its IHE XDM package (which carries
+// it again) is sent alone rather than failed; one that does not fit alone fails.
+func TestXDMLeftOutWhenTheMessageWouldBeTooLarge(t *testing.T) {
+	h := newHarnessWith(t, nil, `    responsible: {rpps: "10003456781", family_name: MERCIER, given_name: Paul}
+    structure: {finess: "690000001", name: "CH Exemple"}
+    ins_oid: test
+    max_message_size: 200KB`)
+	h.start()
+	// Incompressible filler: the package cannot shrink the second copy.
+	rng := rand.New(rand.NewPCG(1, 2))
+	filler := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('!' + rng.IntN(90))
+		}
+		return string(b)
+	}
+	head := "%PDF-1.4\nINS:256036912304545\nTO:paul.mercier@medecin.mssante.fr\n"
+	h.drop("fits-alone.pdf", head+filler(90_000)+"\n%%EOF\n") // 120 KB alone, about 240 KB with XDM
+	h.drop("too-large.pdf", head+filler(160_000)+"\n%%EOF\n") // 213 KB alone
+	h.waitState(store.StateSent, 1)
+	h.waitState(store.StateFailed, 1)
+	ds := h.op.Deliveries()
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(ds))
+	}
+	if !bytes.Contains(ds[0].Data, []byte("fits-alone.pdf")) || bytes.Contains(ds[0].Data, []byte("IHE_XDM.ZIP")) {
+		t.Errorf("delivered: the PDF that fits alone, without its package? fits=%v xdm=%v",
+			bytes.Contains(ds[0].Data, []byte("fits-alone.pdf")), bytes.Contains(ds[0].Data, []byte("IHE_XDM.ZIP")))
+	}
+	h.noSpoolLeft()
 }

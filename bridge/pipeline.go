@@ -497,6 +497,14 @@ func (b *Bridge) send(ctx context.Context, j store.Job) {
 		}
 	}
 	raw, err := out.write("eml", func(w io.Writer) error { return mail.Write(w, msg) })
+	if err == nil && limit > 0 && raw.Size > limit && len(msg.Attachments) > 1 {
+		// The package carries the PDF a second time: a scan of 8 MB no longer fits a 20 MB
+		// message with it. Every receiver reads the PDF alone; a failed document helps no one.
+		msg.Attachments = msg.Attachments[:1]
+		xdmNote = "not attached: the message would pass the size limit with it"
+		b.log.Warn("IHE XDM package left out: the message would pass the size limit with it", "job", j.ID, "bytes", raw.Size, "limit", limit)
+		raw, err = out.write("eml", func(w io.Writer) error { return mail.Write(w, msg) })
+	}
 	if err != nil {
 		b.log.Error("write the message to the spool", "job", j.ID, "err", err)
 		out.remove()
