@@ -77,6 +77,13 @@ func fixtures(t *testing.T) []hostileDoc {
 		}
 		// Past the 40 MiB PDFium budget; it could not be sent anyway (20 MB messages).
 		fixtureList = append(fixtureList, hostileDoc{name: "scan-50Mo.pdf", path: big, want: "held", reason: "mémoire"})
+		// A valid scan as large as a 20 MB message allows (17 MB once in base64): read, and
+		// sent from the spool file, never held whole in memory.
+		scan := filepath.Join(fixtureDir, "scan")
+		if fixtureErr = gen.WriteBig(scan, 12<<20, gen.Dupont); fixtureErr != nil {
+			return
+		}
+		fixtureList = append(fixtureList, hostileDoc{name: "scan-12Mo.pdf", path: scan, want: "sent"})
 	})
 	if fixtureErr != nil {
 		t.Fatal(fixtureErr)
