@@ -320,7 +320,7 @@ func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string) er
 		if !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("claimed document in the spool: %w", err) // there, but unreadable now
 		}
-		if _, derr := os.Stat(srcDir); errors.Is(derr, os.ErrNotExist) {
+		if _, derr := os.Stat(srcDir); safefile.IsGone(derr) {
 			if _, serr := os.Stat(sidecarPath(b.dirs.spool, j)); errors.Is(serr, os.ErrNotExist) {
 				// The whole input folder is gone (a share unmounted), not the document: it is
 				// still on the share, and claimed anew, under a new job, when the folder is back.

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -202,7 +203,8 @@ func TestStalledJobIsSetAside(t *testing.T) {
 	work := func(ctx context.Context, j store.Job) {
 		runs.Add(1)
 		if stepWrites.Load() {
-			b.Store().Update(ctx, j.ID, func(x *store.Job) error { x.LastError = "written"; return nil })
+			n := runs.Load()
+			b.Store().Update(ctx, j.ID, func(x *store.Job) error { x.LastError = fmt.Sprint("written ", n); return nil })
 		}
 	}
 	dispatchAndWait := func() {

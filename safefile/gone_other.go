@@ -1,0 +1,5 @@
+//go:build !windows
+
+package safefile
+
+func isGoneOS(error) bool { return false }
