@@ -288,7 +288,7 @@ func (b *Bridge) Claim(ctx context.Context, r watcher.Ready) error {
 	if err := b.store.Create(ctx, j); err != nil {
 		return fmt.Errorf("claim %s: %w", id, err)
 	}
-	if err := b.finishClaim(ctx, j, filepath.Dir(r.Path)); err != nil {
+	if err := b.finishClaim(ctx, j, filepath.Dir(r.Path), r.Folder); err != nil {
 		// Nothing moved (the file is still in the input, none in the spool): forget the row,
 		// the watcher offers the file again later under a new job.
 		if _, serr := os.Stat(r.Path); serr == nil {
@@ -303,8 +303,8 @@ func (b *Bridge) Claim(ctx context.Context, r watcher.Ready) error {
 }
 
 // finishClaim moves the files of a job in state claiming into the spool (idempotent), then
-// marks it claimed.
-func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string) error {
+// marks it claimed. listed is the input folder as the watcher listed it, nil when unknown.
+func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string, listed fs.FileInfo) error {
 	src := filepath.Join(srcDir, j.SourceName)
 	dst := b.docPath(b.dirs.spool, j)
 	if j.HasSidecar {
@@ -320,10 +320,12 @@ func (b *Bridge) finishClaim(ctx context.Context, j store.Job, srcDir string) er
 		if !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("claimed document in the spool: %w", err) // there, but unreadable now
 		}
-		if _, derr := os.Stat(srcDir); safefile.IsGone(derr) {
+		cur, derr := os.Stat(srcDir)
+		if safefile.IsGone(derr) || derr == nil && listed != nil && !os.SameFile(listed, cur) {
 			if _, serr := os.Stat(sidecarPath(b.dirs.spool, j)); errors.Is(serr, os.ErrNotExist) {
-				// The whole input folder is gone (a share unmounted), not the document: it is
-				// still on the share, and claimed anew, under a new job, when the folder is back.
+				// The whole input folder is gone, or another folder stands at its path (a share
+				// unmounted, its empty mount point left), not the document: it is still on the
+				// share, and claimed anew, under a new job, when the folder is back.
 				if ferr := b.store.Forget(context.WithoutCancel(ctx), j.ID); ferr != nil {
 					return ferr
 				}
@@ -421,7 +423,7 @@ func (b *Bridge) Recover(ctx context.Context) error {
 		if ok {
 			srcDir = in.Path
 		}
-		if err := b.finishClaim(ctx, j, srcDir); err != nil {
+		if err := b.finishClaim(ctx, j, srcDir, nil); err != nil {
 			// The error names the dropped file, and file names carry patients' names: log
 			// only its cause.
 			b.log.Error("recover claim", "job", j.ID, "err", errorCause(err))

@@ -22,6 +22,7 @@ import (
 	"github.com/mssbridge/mssbridge/operator"
 	"github.com/mssbridge/mssbridge/reading"
 	"github.com/mssbridge/mssbridge/store"
+	"github.com/mssbridge/mssbridge/watcher"
 )
 
 // lineReader stands in for the PDF reader: the document's "TO:" line gives the recipient.
@@ -585,4 +586,40 @@ func TestXDMLeftOutWhenTheMessageWouldBeTooLarge(t *testing.T) {
 			bytes.Contains(ds[0].Data, []byte("fits-alone.pdf")), bytes.Contains(ds[0].Data, []byte("IHE_XDM.ZIP")))
 	}
 	h.noSpoolLeft()
+}
+
+// A file listed in the input folder whose path, at the claim, holds another folder (a share
+// unmounted, its empty mount point left) is not "vanished": the claim is forgotten, nothing
+// lands in failed/, and the file is claimed when the share is back. The same folder without
+// the file is a vanished document, said in failed/.
+func TestClaimOnAnotherFolderAtTheInputPathIsForgotten(t *testing.T) {
+	h := newHarness(t, nil)
+	b, err := Open(context.Background(), Options{Config: h.cfg, Reader: lineReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := os.MkdirAll(h.input, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	share, err := os.Stat(t.TempDir()) // the folder the watcher listed, now out of reach
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := h.cfg.Inputs[0]
+	r := watcher.Ready{InputID: in.ID, Path: filepath.Join(h.input, "a.pdf"), Size: 10, Folder: share}
+	if err := b.Claim(context.Background(), r); err == nil {
+		t.Fatal("a claim whose file is out of reach succeeded")
+	}
+	jobs, _ := b.Store().List(context.Background(), store.Filter{})
+	failed, _ := filepath.Glob(filepath.Join(h.cfg.DataDir, "failed", "*.json"))
+	if len(jobs) != 0 || len(failed) != 0 {
+		t.Fatalf("jobs %d, failed/ %v: want the claim forgotten", len(jobs), failed)
+	}
+
+	r.Folder, _ = os.Stat(h.input) // the same folder, the file gone: vanished
+	b.Claim(context.Background(), r)
+	if failed, _ := filepath.Glob(filepath.Join(h.cfg.DataDir, "failed", "*.json")); len(failed) != 1 {
+		t.Errorf("a vanished document in the same folder: failed/ %v, want its trace", failed)
+	}
 }

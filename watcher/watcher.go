@@ -109,6 +109,10 @@ type Ready struct {
 	// Incomplete is true when the file is handed over by MaxWait without being complete: a PDF
 	// without %%EOF, or an empty file (Size 0).
 	Incomplete bool
+	// Folder is the input folder the file was listed in (nil when unknown): a claim that finds
+	// another folder at that path (a share unmounted, leaving its empty mount point) knows the
+	// document is not gone, only out of reach.
+	Folder fs.FileInfo
 }
 
 // Claim moves the file(s) away (the caller does it atomically into its store). It returns nil
@@ -1034,6 +1038,7 @@ func (l *loop) dispatch(e, sidecar *entry, r Ready) {
 		return
 	}
 	r.InputID = l.opts().InputID
+	r.Folder = l.rootID
 	e.inFlight = true
 	if sidecar != nil {
 		sidecar.inFlight = true
