@@ -94,23 +94,19 @@ func TestBurstOf1000Documents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer op.Close()
-	cert, key, err := op.IssueClient(boxAddress)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(op.SMTPAddr)
+	_, _, smtpLine := boxSMTP(t, op)
 	cfgPath := filepath.Join(dir, "mssbridge.yaml")
 	// The watch and sending settings are the defaults a hospital runs with.
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`data_dir: %q
 boxes:
   - id: bio
     address: %s
-    smtp: {host: %s, port: %s, security: starttls, ca_file: %q, cert_file: %q, key_file: %q}
+    smtp: %s
 inputs:
   - {id: depot, path: %q, box: bio}
 routing:
   default_action: send
-`, dataDir, boxAddress, host, port, op.CAFile(), cert, key, input)), 0o600); err != nil {
+`, dataDir, boxAddress, smtpLine, input)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -346,12 +342,8 @@ func TestIdleCPUWith10Inputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer op.Close()
-	cert, key, err := op.IssueClient(boxAddress)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(op.SMTPAddr)
-	_, imapPort, _ := net.SplitHostPort(op.IMAPAddr)
+	cert, key, smtpLine := boxSMTP(t, op)
+	host, imapPort, _ := net.SplitHostPort(op.IMAPAddr)
 	var inputs strings.Builder
 	for i := range 10 {
 		fmt.Fprintf(&inputs, "  - {id: entree%02d, path: %q, box: bio}\n", i, filepath.Join(dir, "in", fmt.Sprintf("%02d", i)))
@@ -362,14 +354,14 @@ func TestIdleCPUWith10Inputs(t *testing.T) {
 boxes:
   - id: bio
     address: %s
-    smtp: {host: %s, port: %s, security: starttls, ca_file: %q, cert_file: %q, key_file: %q}
+    smtp: %s
     imap: {host: %s, port: %s, security: tls, ca_file: %q, cert_file: %q, key_file: %q, mailbox: INBOX}
 inputs:
 %srouting:
   default_action: send
 import:
   path: %q
-`, filepath.Join(dir, "data"), boxAddress, host, port, op.CAFile(), cert, key,
+`, filepath.Join(dir, "data"), boxAddress, smtpLine,
 		host, imapPort, op.CAFile(), cert, key, inputs.String(), filepath.Join(dir, "import"))), 0o600); err != nil {
 		t.Fatal(err)
 	}

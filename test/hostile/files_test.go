@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,11 +106,7 @@ func TestHostileFilesDroppedTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer op.Close()
-	cert, key, err := op.IssueClient(boxAddress)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(op.SMTPAddr)
+	_, _, smtpLine := boxSMTP(t, op)
 	input, dataDir, stage := filepath.Join(dir, "in"), filepath.Join(dir, "data"), filepath.Join(dir, "stage")
 	for _, d := range []string{input, stage} {
 		os.MkdirAll(d, 0o700)
@@ -121,14 +116,14 @@ func TestHostileFilesDroppedTogether(t *testing.T) {
 boxes:
   - id: bio
     address: %s
-    smtp: {host: %s, port: %s, security: starttls, ca_file: %q, cert_file: %q, key_file: %q}
+    smtp: %s
 inputs:
   - {id: depot, path: %q, box: bio}
 routing:
   default_action: send
 watch: {quiet: 300ms, rescan: 1s, max_wait: 2s}
 sending: {retry_initial: 200ms, retry_max: 1s, timeout: 5s}
-`, dataDir, boxAddress, host, port, op.CAFile(), cert, key, input)), 0o600)
+`, dataDir, boxAddress, smtpLine, input)), 0o600)
 
 	ch := startChild(t, "bridge", childCfgEnv+"="+cfgPath, "GOMEMLIMIT="+os.Getenv("HOSTILE_GOMEMLIMIT"))
 	if line, err := ch.out.ReadString('\n'); err != nil || strings.TrimSpace(line) != "ready" {

@@ -90,6 +90,18 @@ type rig struct {
 	done chan error
 }
 
+// boxSMTP issues the box's client certificate at op and returns its files and the box's smtp
+// line for a configuration: STARTTLS to op, op's CA trusted.
+func boxSMTP(t *testing.T, op *operator.Operator) (cert, key, line string) {
+	t.Helper()
+	cert, key, err := op.IssueClient(boxAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(op.SMTPAddr)
+	return cert, key, fmt.Sprintf("{host: %s, port: %s, security: starttls, ca_file: %q, cert_file: %q, key_file: %q}", host, port, op.CAFile(), cert, key)
+}
+
 func newRig(t *testing.T, o rigOptions) *rig {
 	t.Helper()
 	dir := t.TempDir()
@@ -98,12 +110,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { op.Close() })
-	cert, key, err := op.IssueClient(boxAddress)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := net.SplitHostPort(op.SMTPAddr)
-	smtpLine := fmt.Sprintf("{host: %s, port: %s, security: starttls, ca_file: %q, cert_file: %q, key_file: %q}", host, port, op.CAFile(), cert, key)
+	_, _, smtpLine := boxSMTP(t, op)
 	if o.smtp != "" {
 		smtpLine = o.smtp
 	}
