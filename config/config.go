@@ -549,11 +549,7 @@ func (v *validator) validate(c *Config) {
 	}
 	if c.DataDir != "" {
 		for norm, id := range inputPaths {
-			dd := filepath.Clean(c.DataDir)
-			if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
-				dd = strings.ToLower(dd)
-			}
-			if norm == dd || strings.HasPrefix(norm, dd+string(filepath.Separator)) {
+			if Within(norm, c.DataDir) {
 				v.addf("data_dir", "input %q must not be inside data_dir", id)
 			}
 		}
@@ -837,4 +833,17 @@ func (b Box) ClientCerts() []ClientCert {
 		out = append(out, ClientCert{"imap", b.IMAP.CertFile})
 	}
 	return out
+}
+
+// Within reports whether path is dir or lies below it, case-insensitively where the file
+// system usually is (Windows, macOS).
+func Within(path, dir string) bool {
+	if path == "" || dir == "" {
+		return false
+	}
+	p, d := filepath.Clean(path), filepath.Clean(dir)
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		p, d = strings.ToLower(p), strings.ToLower(d)
+	}
+	return p == d || strings.HasPrefix(p, d+string(filepath.Separator))
 }

@@ -131,3 +131,20 @@ func TestKeyFileReadableByOthersRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWithin(t *testing.T) {
+	for _, tc := range []struct {
+		path, dir string
+		want      bool
+	}{
+		{"/srv/data/import", "/srv/data", true},
+		{"/srv/data", "/srv/data/", true},
+		{"/srv/database/import", "/srv/data", false},
+		{"/srv/import", "/srv/data", false},
+		{"", "/srv/data", false},
+	} {
+		if got := Within(tc.path, tc.dir); got != tc.want {
+			t.Errorf("Within(%q, %q) = %v", tc.path, tc.dir, got)
+		}
+	}
+}

@@ -64,7 +64,7 @@ func runBridge(ctx context.Context, cfg *config.Config, logger *slog.Logger, onE
 	// Not when the import folder lies inside data_dir: the clinical software reads it, and the
 	// rights it was given there would be taken away at each start.
 	if service.UnderManager() {
-		if inside(cfg.Import.Path, cfg.DataDir) {
+		if config.Within(cfg.Import.Path, cfg.DataDir) {
 			logger.Warn("import.path is inside data_dir: data folder access left as it is; keep them apart")
 		} else if err := safefile.MakePrivate(cfg.DataDir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			logger.Warn("data folder access could not be restricted to the service and administrators", "err", err)
@@ -554,17 +554,4 @@ func openFromFlag(ctx context.Context, e env, cfgPath string, withReader bool) (
 	}
 	b, closeAll, err := openBridge(ctx, cfg, newLogger(e.stderr, "warn"), withReader)
 	return cfg, b, closeAll, err
-}
-
-// inside reports whether path is dir or lies below it (case-insensitively where the file
-// system usually is).
-func inside(path, dir string) bool {
-	if path == "" || dir == "" {
-		return false
-	}
-	p, d := filepath.Clean(path), filepath.Clean(dir)
-	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
-		p, d = strings.ToLower(p), strings.ToLower(d)
-	}
-	return p == d || strings.HasPrefix(p, d+string(filepath.Separator))
 }

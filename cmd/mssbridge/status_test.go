@@ -57,20 +57,3 @@ import: {path: %q}
 		}
 	}
 }
-
-func TestInside(t *testing.T) {
-	for _, tc := range []struct {
-		path, dir string
-		want      bool
-	}{
-		{"/srv/data/import", "/srv/data", true},
-		{"/srv/data", "/srv/data/", true},
-		{"/srv/database/import", "/srv/data", false},
-		{"/srv/import", "/srv/data", false},
-		{"", "/srv/data", false},
-	} {
-		if got := inside(tc.path, tc.dir); got != tc.want {
-			t.Errorf("inside(%q, %q) = %v", tc.path, tc.dir, got)
-		}
-	}
-}
