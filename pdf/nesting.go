@@ -166,9 +166,3 @@ func skipStream(br *bufio.Reader) (ended bool, err error) {
 		}
 	}
 }
-
-// tooMuchSyntaxBytes is tooMuchSyntax for a document in memory.
-func tooMuchSyntaxBytes(b []byte, maxDepth, maxTok int) string {
-	why, _ := tooMuchSyntax(bytes.NewReader(b), maxDepth, maxTok)
-	return why
-}

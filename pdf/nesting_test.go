@@ -82,3 +82,9 @@ func TestRealDocumentsAreNotTooMuchSyntax(t *testing.T) {
 	}
 	t.Logf("%d documents", len(files))
 }
+
+// tooMuchSyntaxBytes is tooMuchSyntax for a document in memory.
+func tooMuchSyntaxBytes(b []byte, maxDepth, maxTok int) string {
+	why, _ := tooMuchSyntax(bytes.NewReader(b), maxDepth, maxTok)
+	return why
+}
